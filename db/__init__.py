@@ -1,0 +1,1 @@
+"""Storage access: tables, engine, tenant-scoped queries and demo data."""

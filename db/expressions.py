@@ -1,0 +1,118 @@
+"""SQL expressions that differ by dialect, compiled for SQLite and PostgreSQL.
+
+Each one is the SQL twin of a rule in ``resolvers/naming.py``; tests hold the two to the same answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Boolean, Integer, Text, literal_column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+from db.tables import Timestamp
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+# Registered on every SQLite connection (see db/engine.py): Python's str.lower, which folds
+# every alphabet, where SQLite's own lower() folds ASCII only.
+SQLITE_LOWER_FUNCTION = "gw_lower"
+
+
+class WholeSeconds(FunctionElement[int]):
+    """``end - start`` in whole seconds, truncated toward zero (Python's ``int()`` of the difference)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "whole_seconds"
+
+
+@compiles(WholeSeconds, "sqlite")
+def _whole_seconds_sqlite(element: WholeSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    end, start = (compiler.process(c, **kw) for c in element.clauses)
+
+    def micros(x: str) -> str:
+        # 'YYYY-MM-DDTHH:MM:SS.ffffff+00:00': the fraction, when present, starts at character 21.
+        return f"(CASE WHEN substr({x}, 20, 1) = '.' THEN CAST(substr({x}, 21, 6) AS INTEGER) ELSE 0 END)"
+
+    seconds = f"(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER))"
+    # SQLite's integer division truncates toward zero, as Python's int() does.
+    return f"(({seconds} * 1000000 + {micros(end)} - {micros(start)}) / 1000000)"
+
+
+@compiles(WholeSeconds, "postgresql")
+def _whole_seconds_pg(element: WholeSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    end, start = (compiler.process(c, **kw) for c in element.clauses)
+    # CAST(numeric AS integer) rounds, so truncate first.
+    return f"CAST(trunc(EXTRACT(EPOCH FROM ({end} - {start}))) AS INTEGER)"
+
+
+class MinTimestamp(ColumnElement[Any]):
+    """A constant earlier than any real timestamp: sorts rows without a time last in DESC order.
+
+    Rendered as a literal (not a bound parameter) so that an index on an expression using it
+    matches the queries that use it.
+    """
+
+    type = Timestamp()
+    inherit_cache = True
+
+
+@compiles(MinTimestamp, "sqlite")
+def _min_ts_sqlite(element: MinTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    return "'0001-01-01T00:00:00+00:00'"
+
+
+@compiles(MinTimestamp, "postgresql")
+def _min_ts_pg(element: MinTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    return "CAST('0001-01-01 00:00:00+00' AS TIMESTAMP WITH TIME ZONE)"
+
+
+class AutoName(FunctionElement[str]):
+    """``'Session ' || started_at`` in UTC as ``YYYY-MM-DD HH:MM``."""
+
+    type = Text()
+    inherit_cache = True
+    name = "auto_name"
+
+
+@compiles(AutoName, "sqlite")
+def _auto_name_sqlite(element: AutoName, compiler: SQLCompiler, **kw: Any) -> str:
+    (started,) = (compiler.process(c, **kw) for c in element.clauses)
+    # Stored text is always UTC 'YYYY-MM-DDTHH:MM...'.
+    return f"('Session ' || substr({started}, 1, 10) || ' ' || substr({started}, 12, 5))"
+
+
+@compiles(AutoName, "postgresql")
+def _auto_name_pg(element: AutoName, compiler: SQLCompiler, **kw: Any) -> str:
+    (started,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"('Session ' || to_char({started} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'))"
+
+
+class ContainsFolded(FunctionElement[bool]):
+    """True when ``needle`` (already lower-cased by the caller) occurs in ``lower(haystack)``.
+
+    A plain substring test: %, _ and backslash have no special meaning, unlike LIKE.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "contains_folded"
+
+
+@compiles(ContainsFolded, "sqlite")
+def _contains_sqlite(element: ContainsFolded, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(instr({SQLITE_LOWER_FUNCTION}({haystack}), {needle}) > 0)"
+
+
+@compiles(ContainsFolded, "postgresql")
+def _contains_pg(element: ContainsFolded, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(strpos(lower({haystack}), {needle}) > 0)"
+
+
+NO_DURATION = literal_column("-1", Integer)
+"""Sort key of sessions without a recorded duration: below every real one."""

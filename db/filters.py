@@ -1,0 +1,134 @@
+"""The one place a session filter becomes SQL: shared by the list, its count and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Integer, case, func, literal, select, tuple_
+
+from db.expressions import AutoName, ContainsFolded, MinTimestamp, NO_DURATION, WholeSeconds
+from db.tables import Timestamp, sessions, tasks
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.expression import ColumnElement
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    """What the caller asked to see; ``None`` fields do not filter. Values are storage values."""
+
+    status: str | None = None
+    role: str | None = None
+    started_after: datetime | None = None  # inclusive
+    started_before: datetime | None = None  # exclusive
+    user_id: str | None = None
+    task_source: str | None = None  # compared lower-cased: sources are stored lower case
+    search: str | None = None
+
+    def canonical(self) -> dict[str, Any]:
+        """A stable, JSON-ready form (cursors are bound to it)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+
+class SessionOrder(Enum):
+    """Orders of the sessions list; every one breaks ties by id in the same direction."""
+
+    STARTED_AT_DESC = "started_at_desc"
+    STARTED_AT_ASC = "started_at_asc"
+    COMPLETED_AT_DESC = "completed_at_desc"
+    DURATION_DESC = "duration_desc"
+
+    @property
+    def descending(self) -> bool:
+        return self is not SessionOrder.STARTED_AT_ASC
+
+    @property
+    def key(self) -> ColumnElement[Any]:
+        """The sort key, never NULL: sessions without one sort last."""
+        return ORDER_KEYS[self]
+
+
+def displayed_duration(now: datetime) -> ColumnElement[int]:
+    """``Session.durationSeconds`` in SQL: the recorded duration, else time elapsed while in progress."""
+    now_ = literal(now, Timestamp())
+    elapsed = case(
+        (sessions.c.started_at > now_, 0),
+        else_=WholeSeconds(now_, sessions.c.started_at),
+    )
+    return func.coalesce(
+        sessions.c.duration_seconds,
+        WholeSeconds(sessions.c.completed_at, sessions.c.started_at),
+        case((sessions.c.status == "in_progress", elapsed)),
+        type_=Integer,
+    )
+
+
+ORDER_KEYS: dict[SessionOrder, ColumnElement[Any]] = {
+    SessionOrder.STARTED_AT_DESC: sessions.c.started_at,
+    SessionOrder.STARTED_AT_ASC: sessions.c.started_at,
+    SessionOrder.COMPLETED_AT_DESC: func.coalesce(sessions.c.completed_at, MinTimestamp(), type_=Timestamp),
+    SessionOrder.DURATION_DESC: func.coalesce(
+        sessions.c.duration_seconds,
+        WholeSeconds(sessions.c.completed_at, sessions.c.started_at),
+        NO_DURATION,
+        type_=Integer,
+    ),
+}
+
+
+def displayed_name(tenant_id: str) -> ColumnElement[str]:
+    """``Session.name`` in SQL: the name, else the linked task's title, else 'Session <start>'."""
+    title = (
+        select(func.nullif(tasks.c.title, ""))
+        .where(tasks.c.tenant_id == tenant_id, tasks.c.id == sessions.c.task_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(func.nullif(sessions.c.name, ""), title, AutoName(sessions.c.started_at))
+
+
+def session_where(tenant_id: str, f: SessionFilter) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the sessions of one tenant matching ``f``; erased sessions never match."""
+    clauses: list[ColumnElement[bool]] = [
+        sessions.c.tenant_id == tenant_id,
+        sessions.c.deleted_at.is_(None),
+    ]
+    if f.status is not None:
+        clauses.append(sessions.c.status == f.status)
+    if f.role is not None:
+        clauses.append(sessions.c.role == f.role)
+    if f.started_after is not None:
+        clauses.append(sessions.c.started_at >= f.started_after)
+    if f.started_before is not None:
+        clauses.append(sessions.c.started_at < f.started_before)
+    if f.user_id is not None:
+        clauses.append(sessions.c.user_id == f.user_id)
+    if f.task_source is not None:
+        source_tasks = select(tasks.c.id).where(
+            tasks.c.tenant_id == tenant_id, tasks.c.source == f.task_source.lower()
+        )
+        clauses.append(sessions.c.task_id.in_(source_tasks))
+    if f.search:
+        clauses.append(ContainsFolded(displayed_name(tenant_id), f.search.lower()))
+    return clauses
+
+
+def seek(order: SessionOrder, key: Any, session_id: str, *, after: bool) -> ColumnElement[bool]:
+    """Rows strictly after (or before) the position ``(key, id)`` in ``order``: the keyset condition."""
+    row = tuple_(order.key, sessions.c.id)
+    position = tuple_(literal(key, order.key.type), literal(session_id))
+    return row < position if after == order.descending else row > position
+
+
+def keyset_order(order: SessionOrder, *, reverse: bool) -> list[ColumnElement[Any]]:
+    descending = order.descending != reverse
+    return [c.desc() if descending else c.asc() for c in (order.key, sessions.c.id)]
+

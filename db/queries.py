@@ -1,0 +1,224 @@
+"""Every SELECT the gateway runs. Each takes the engine and a required ``tenant_id``.
+
+Each function opens a connection of its own for its one statement: concurrently resolving
+fields and loader batches never share a connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, func, literal, select
+
+from db.filters import SessionFilter, SessionOrder, displayed_duration, keyset_order, seek, session_where
+from db.tables import procedures, recordings, session_summaries, sessions, tasks, users
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from sqlalchemy import Row, Select
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+SESSION_COLUMNS = (
+    sessions.c.id,
+    sessions.c.user_id,
+    sessions.c.seat_id,
+    sessions.c.role,
+    sessions.c.status,
+    sessions.c.name,
+    sessions.c.task_id,
+    sessions.c.started_at,
+    sessions.c.completed_at,
+    sessions.c.duration_seconds,
+    sessions.c.thumbnail_url,
+)
+STATUSES = ("completed", "in_progress", "failed")
+ROLES = ("trainer", "trainee")
+
+
+async def _all(db: AsyncEngine, stmt: Select[Any]) -> Sequence[Row[Any]]:
+    async with db.connect() as conn:
+        return (await conn.execute(stmt)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A place in a sessions ordering: the row's sort key and its id."""
+
+    key: Any
+    id: str
+
+
+async def page_sessions(
+    db: AsyncEngine,
+    *,
+    tenant_id: str,
+    filter_: SessionFilter,
+    order: SessionOrder,
+    after: Position | None,
+    before: Position | None,
+    limit: int,
+    from_end: bool,
+) -> Sequence[Row[Any]]:
+    """Up to ``limit`` sessions strictly between ``after`` and ``before``, in ``order``.
+
+    ``from_end`` takes them from the end of that range (for ``last``); rows come back in
+    ``order`` either way. Each row carries its ``sort_key`` for the cursor.
+    """
+    where = session_where(tenant_id, filter_)
+    if after is not None:
+        where.append(seek(order, after.key, after.id, after=True))
+    if before is not None:
+        where.append(seek(order, before.key, before.id, after=False))
+    stmt = (
+        select(*SESSION_COLUMNS, order.key.label("sort_key"))
+        .where(*where)
+        .order_by(*keyset_order(order, reverse=from_end))
+        .limit(limit)
+    )
+    rows = await _all(db, stmt)
+    return list(reversed(rows)) if from_end else rows
+
+
+async def count_sessions(db: AsyncEngine, *, tenant_id: str, filter_: SessionFilter) -> int:
+    stmt = select(func.count()).select_from(sessions).where(*session_where(tenant_id, filter_))
+    rows = await _all(db, stmt)
+    return int(rows[0][0])
+
+
+async def session_by_id(db: AsyncEngine, *, tenant_id: str, session_id: str) -> Row[Any] | None:
+    stmt = select(*SESSION_COLUMNS).where(
+        sessions.c.tenant_id == tenant_id,
+        sessions.c.id == session_id,
+        sessions.c.deleted_at.is_(None),
+    )
+    rows = await _all(db, stmt)
+    return rows[0] if rows else None
+
+
+async def users_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
+    # email is personal data: never selected.
+    stmt = select(users.c.id, users.c.display_name).where(users.c.tenant_id == tenant_id, users.c.id.in_(ids))
+    return await _all(db, stmt)
+
+
+async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
+    stmt = select(
+        tasks.c.id, tasks.c.source, tasks.c.external_ref, tasks.c.title, tasks.c.status, tasks.c.url
+    ).where(tasks.c.tenant_id == tenant_id, tasks.c.id.in_(ids))
+    return await _all(db, stmt)
+
+
+async def procedures_by_session_ids(
+    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
+) -> Sequence[Row[Any]]:
+    stmt = (
+        select(
+            procedures.c.id,
+            procedures.c.session_id,
+            procedures.c.position,
+            procedures.c.name,
+            procedures.c.description,
+            procedures.c.video_url,
+        )
+        .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id.in_(session_ids))
+        .order_by(procedures.c.session_id, procedures.c.position)
+    )
+    return await _all(db, stmt)
+
+
+async def procedure_counts_by_session_ids(
+    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
+) -> Sequence[Row[Any]]:
+    stmt = (
+        select(procedures.c.session_id, func.count().label("count"))
+        .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id.in_(session_ids))
+        .group_by(procedures.c.session_id)
+    )
+    return await _all(db, stmt)
+
+
+async def recordings_by_session_ids(
+    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
+) -> Sequence[Row[Any]]:
+    stmt = select(
+        recordings.c.session_id,
+        recordings.c.state,
+        recordings.c.storage_key,
+        recordings.c.legacy_url,
+        recordings.c.legacy_expires_at,
+    ).where(recordings.c.tenant_id == tenant_id, recordings.c.session_id.in_(session_ids))
+    return await _all(db, stmt)
+
+
+async def summaries_by_session_ids(
+    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
+) -> Sequence[Row[Any]]:
+    stmt = select(
+        session_summaries.c.session_id,
+        session_summaries.c.score,
+        session_summaries.c.prose,
+        session_summaries.c.trainer_notes,
+    ).where(session_summaries.c.tenant_id == tenant_id, session_summaries.c.session_id.in_(session_ids))
+    return await _all(db, stmt)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTotals:
+    total_count: int
+    by_status: dict[str, int]
+    by_role: dict[str, int]
+    average_score: float | None
+    total_duration_seconds: int
+    procedure_count: int
+
+
+async def report(db: AsyncEngine, *, tenant_id: str, filter_: SessionFilter, now: datetime) -> ReportTotals:
+    """Every aggregate of ``sessionsReport`` in one statement over the matching sessions."""
+    matched = (
+        select(
+            sessions.c.id,
+            sessions.c.status,
+            sessions.c.role,
+            displayed_duration(now).label("duration"),
+        )
+        .where(*session_where(tenant_id, filter_))
+        .cte("matched")
+    )
+    matched_ids = select(matched.c.id)
+    average_score = (
+        select(func.avg(session_summaries.c.score))
+        .where(session_summaries.c.tenant_id == tenant_id, session_summaries.c.session_id.in_(matched_ids))
+        .scalar_subquery()
+    )
+    procedure_count = (
+        select(func.count())
+        .select_from(procedures)
+        .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id.in_(matched_ids))
+        .scalar_subquery()
+    )
+
+    def count_where(column: Any, value: str) -> Any:
+        return func.coalesce(func.sum(case((column == value, 1), else_=0)), 0).label(f"{column.name}_{value}")
+
+    stmt = select(
+        func.count().label("total"),
+        *(count_where(matched.c.status, s) for s in STATUSES),
+        *(count_where(matched.c.role, r) for r in ROLES),
+        func.coalesce(func.sum(matched.c.duration), literal(0)).label("duration"),
+        average_score.label("average_score"),
+        procedure_count.label("procedure_count"),
+    ).select_from(matched)
+    row = (await _all(db, stmt))[0]
+    m = row._mapping
+    avg = m["average_score"]
+    return ReportTotals(
+        total_count=int(m["total"]),
+        by_status={s: int(m[f"status_{s}"]) for s in STATUSES},
+        by_role={r: int(m[f"role_{r}"]) for r in ROLES},
+        average_score=None if avg is None else float(avg),
+        total_duration_seconds=int(m["duration"]),
+        procedure_count=int(m["procedure_count"]),
+    )

@@ -1,0 +1,71 @@
+"""The Starlette application: ``/graphql``, ``/healthz`` and ``/readyz``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from db.engine import make_engine
+from gateway.view import GraphQLView
+from schema import build_schema
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.requests import Request
+
+    from gateway.config import Settings
+
+logger = logging.getLogger("gateway.app")
+READY_TIMEOUT_SECONDS = 2.0
+
+
+async def healthz(_request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """200 only while the database answers."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS), request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001  (any failure means not ready; the reason goes to the log)
+        logger.warning("readiness check failed", exc_info=True)
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    settings.check()
+    view = GraphQLView(build_schema(settings.limits), settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            yield
+        finally:
+            await app.state.engine.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", view),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """The app for ``serve``: settings from ``GATEWAY_*`` (uvicorn's factory, once per worker)."""
+    from gateway.config import Settings  # noqa: PLC0415
+
+    return create_app(Settings.from_env())

@@ -1,0 +1,107 @@
+"""Settings, read once from ``GATEWAY_*`` environment variables into a frozen object."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from starlette.config import Config
+from starlette.datastructures import Secret
+
+from resolvers.naming import MediaSettings
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a gateway that can start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Query limits enforced before any database read (``QUERY_TOO_COMPLEX``)."""
+
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    jwt_secret: Secret | None = None
+    jwt_public_key: str | None = None
+    media: MediaSettings = field(default_factory=MediaSettings)
+    # Signs cursors; see ``cursor_key``.
+    cursor_secret: Secret | None = None
+    statement_timeout_ms: int = 15_000
+    limits: Limits = field(default_factory=Limits)
+    graphiql: bool = True
+
+    @property
+    def jwt_algorithms(self) -> list[str]:
+        """The algorithms tokens may use: decided by the configured key, never by a token's header."""
+        if self.jwt_public_key is not None:
+            return ["RS256", "ES256"]
+        return ["HS256"]
+
+    @property
+    def jwt_key(self) -> str:
+        if self.jwt_public_key is not None:
+            return self.jwt_public_key
+        if self.jwt_secret is None:
+            raise SettingsError("set GATEWAY_JWT_SECRET or GATEWAY_JWT_PUBLIC_KEY")
+        return str(self.jwt_secret)
+
+    @property
+    def cursor_key(self) -> bytes:
+        """HMAC key for cursors: ``GATEWAY_CURSOR_SECRET``, else derived from the JWT key.
+
+        Derived keys keep cursors valid across restarts and workers with no extra setting. With
+        a public key (which is public), set ``GATEWAY_CURSOR_SECRET`` so cursors cannot be forged.
+        """
+        material = str(self.cursor_secret) if self.cursor_secret is not None else self.jwt_key
+        return hashlib.sha256(b"sessions-gateway cursor\x00" + material.encode()).digest()
+
+    def check(self) -> Settings:
+        """Fail before serving when no key can verify tokens."""
+        _ = self.jwt_key
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        config = Config(environ=os.environ if environ is None else environ, env_prefix="GATEWAY_")
+        secret = config("JWT_SECRET", cast=Secret, default=None)
+        public_key = config("JWT_PUBLIC_KEY", default=None)
+        if secret is not None and public_key is not None:
+            raise SettingsError("set GATEWAY_JWT_SECRET or GATEWAY_JWT_PUBLIC_KEY, not both")
+        signing_key = config("MEDIA_SIGNING_KEY", cast=Secret, default=None)
+        try:
+            ttl = config("MEDIA_URL_TTL_SECONDS", cast=int, default=3600)
+            timeout = config("STATEMENT_TIMEOUT_MS", cast=int, default=15_000)
+            default = Limits()
+            limits = Limits(
+                max_depth=config("MAX_DEPTH", cast=int, default=default.max_depth),
+                max_aliases=config("MAX_ALIASES", cast=int, default=default.max_aliases),
+                max_tokens=config("MAX_TOKENS", cast=int, default=default.max_tokens),
+            )
+            graphiql = config("GRAPHIQL", cast=bool, default=True)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
+        return cls(
+            database_url=config("DATABASE_URL", default=DEFAULT_DATABASE_URL),
+            jwt_secret=secret,
+            jwt_public_key=public_key,
+            media=MediaSettings(
+                base_url=config("MEDIA_BASE_URL", default=None),
+                signing_key=None if signing_key is None else str(signing_key).encode(),
+                ttl=timedelta(seconds=ttl),
+            ),
+            cursor_secret=config("CURSOR_SECRET", cast=Secret, default=None),
+            statement_timeout_ms=timeout,
+            limits=limits,
+            graphiql=graphiql,
+        )

@@ -1,0 +1,116 @@
+"""Error codes of the service contract, and the extension that puts one on every error.
+
+Every error a client sees carries ``extensions.code``:
+
+* ``GatewayError`` subclasses raised by resolvers carry their own code and a safe message;
+* errors of the request itself (parse, validation, variable coercion: they have no ``path``)
+  are ``BAD_USER_INPUT``, except the limits' refusals, which are ``QUERY_TOO_COMPLEX``;
+* database failures are ``SERVICE_UNAVAILABLE``;
+* anything else is ``INTERNAL_SERVER_ERROR`` with a fixed message: the original (which may hold
+  SQL or data) goes to the server log only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from strawberry.extensions import SchemaExtension
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+logger = logging.getLogger("gateway.errors")
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+INTERNAL_MESSAGE = "Internal server error."
+UNAVAILABLE_MESSAGE = "The database is unavailable or timed out; try again shortly."
+
+
+class GatewayError(Exception):
+    """An error whose message is safe to show, with its contract code."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+
+
+class BadUserInput(GatewayError):
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class Unauthenticated(GatewayError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+# The messages of strawberry's QueryDepthLimiter and MaxAliasesLimiter and of graphql-core's
+# token limit (MaxTokensLimiter): they carry no code of their own.
+_TOO_COMPLEX = re.compile(
+    r"exceeds maximum operation depth of \d+$"
+    r"|^\d+ aliases found\. Allowed: \d+$"
+    r"|Document contains more than \d+ tokens\."
+)
+
+
+def _is_database_failure(exc: BaseException) -> bool:
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # Driver-level faults that escape SQLAlchemy's wrapping: refused or dropped connections,
+    # connect timeouts, a PostgreSQL statement_timeout (asyncpg's QueryCanceledError).
+    if isinstance(exc, (OSError, asyncio.TimeoutError, ConnectionError)):
+        return True
+    return type(exc).__name__ in {"QueryCanceledError", "ConnectionDoesNotExistError", "CannotConnectNowError"}
+
+
+def classify(error: GraphQLError) -> tuple[ErrorCode, str]:
+    """The contract code of ``error`` and the message the client may see."""
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return original.code, str(original)
+    if error.path is None:
+        # Raised while parsing, validating or coercing variables: the request is at fault.
+        if _TOO_COMPLEX.search(error.message):
+            return ErrorCode.QUERY_TOO_COMPLEX, error.message
+        return ErrorCode.BAD_USER_INPUT, error.message
+    if original is not None and _is_database_failure(original):
+        return ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+    return ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE
+
+
+def with_code(error: GraphQLError) -> GraphQLError:
+    code, message = classify(error)
+    if code in {ErrorCode.INTERNAL_SERVER_ERROR, ErrorCode.SERVICE_UNAVAILABLE}:
+        logger.error("%s at %s", code, error.path, exc_info=error.original_error or error)
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions={**(error.extensions or {}), "code": str(code)},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    """Gives every error its contract code and masks those whose text is not for clients."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [with_code(e) for e in result.errors]

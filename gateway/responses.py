@@ -1,0 +1,22 @@
+"""GraphQL-shaped JSON error bodies for failures outside GraphQL execution."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+import orjson
+
+from gateway.errors import ErrorCode
+
+
+class ORJSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: object) -> bytes:
+        return orjson.dumps(content)
+
+
+def error_response(status_code: int, message: str, code: ErrorCode, headers: dict[str, str] | None = None) -> Response:
+    """``{"errors": [{"message", "extensions": {"code"}}]}`` with no ``data``."""
+    body = {"errors": [{"message": message, "extensions": {"code": str(code)}}]}
+    return ORJSONResponse(body, status_code=status_code, headers=headers)

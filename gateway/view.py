@@ -1,0 +1,66 @@
+"""The ``/graphql`` endpoint: Strawberry's ASGI view, behind bearer-token authentication."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from cross_web import HTTPException
+from starlette.requests import Request
+from strawberry.asgi import GraphQL
+
+from gateway.auth import authenticate
+from gateway.context import Context
+from gateway.errors import ErrorCode, Unauthenticated
+from gateway.responses import error_response
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+    from starlette.types import Receive, Scope, Send
+    from starlette.websockets import WebSocket
+
+    from gateway.config import Settings
+
+logger = logging.getLogger("gateway.view")
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Every request but GraphiQL's page needs a valid bearer token; its tenant scopes the context."""
+
+    def __init__(self, schema: Any, settings: Settings) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
+            return
+        request = Request(scope, receive)
+        response = await self._respond(request)
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> Response:
+        adapter = self.request_adapter_class(request)
+        if self.should_render_graphql_ide(adapter) and self.graphql_ide:
+            return await self.render_graphql_ide(request)
+        try:
+            request.state.claims = authenticate(request.headers.get("authorization"), self.settings)
+        except Unauthenticated as exc:
+            return error_response(401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"})
+        try:
+            return await self.run(request)
+        except HTTPException as exc:
+            # Strawberry's own refusals (bad JSON, no query, wrong method): GraphQL-shaped, not text.
+            return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        app_state = request.app.state
+        return Context.for_request(
+            tenant_id=request.state.claims.tenant_id,
+            db=app_state.engine,
+            media=self.settings.media,
+            cursor_key=self.settings.cursor_key,
+        )
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)

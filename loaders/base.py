@@ -1,0 +1,30 @@
+"""The base of every loader: one tenant, one engine, one request."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
+from aiodataloader import DataLoader
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+T = TypeVar("T")
+
+# Bounds the IN (...) list of one statement; a page holds at most 100 sessions.
+MAX_BATCH = 500
+
+
+class TenantLoader(DataLoader[str, T]):
+    """Batches keys of one tenant into one statement per batch; results come back in key order.
+
+    Built per request, inside the request's event loop (aiodataloader binds the loop when
+    constructed), so its cache never outlives the request or crosses tenants.
+    """
+
+    max_batch_size = MAX_BATCH
+
+    def __init__(self, db: AsyncEngine, tenant_id: str) -> None:
+        super().__init__()
+        self.db = db
+        self.tenant_id = tenant_id

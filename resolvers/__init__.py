@@ -1,0 +1,1 @@
+"""Query resolvers: argument checks, cursors and the rules that derive displayed values."""

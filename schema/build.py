@@ -1,0 +1,44 @@
+"""Assembles the schema with its limits and error handling."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from gateway.config import Limits
+from gateway.errors import ErrorCodes
+from schema.query import Query
+from schema.scalars import DateTime
+
+if TYPE_CHECKING:
+    from graphql import GraphQLError
+    from strawberry.types import ExecutionContext
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Logging happens in ``ErrorCodes``: only failures of the server, never clients' mistakes."""
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    limits = limits or Limits()
+    extensions: list[Any] = [
+        # Runs its post-operation step last, after the limits have reported.
+        ErrorCodes(),
+        QueryDepthLimiter(max_depth=limits.max_depth),
+        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        MaxTokensLimiter(max_token_count=limits.max_tokens),
+        ParserCache(maxsize=256),
+    ]
+    return GatewaySchema(
+        query=Query,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={datetime: DateTime}),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,35 @@
+"""The Relay connection of the sessions list."""
+
+from __future__ import annotations
+
+import strawberry
+
+from db import queries
+from db.filters import SessionFilter  # noqa: TC001
+from gateway.context import Info  # noqa: TC001
+from schema.session import Session  # noqa: TC001
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class SessionEdge:
+    cursor: str = strawberry.field(description="Opaque; a tampered cursor is a BAD_USER_INPUT error.")
+    node: Session
+
+
+@strawberry.type
+class SessionConnection:
+    edges: list[SessionEdge]
+    page_info: PageInfo
+    filter_: strawberry.Private[SessionFilter]
+
+    @strawberry.field(description="All sessions matching the filter, not just this page. Counted only when asked for.")
+    async def total_count(self, info: Info) -> int:
+        return await queries.count_sessions(info.context.db, tenant_id=info.context.tenant_id, filter_=self.filter_)

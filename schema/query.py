@@ -1,0 +1,61 @@
+"""The Query root: the gateway's three entry points. There is no Mutation: it only reads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from db.filters import SessionOrder as Order
+from gateway.context import Info  # noqa: TC001
+from resolvers import sessions as resolve
+from schema.connection import SessionConnection
+from schema.enums import SessionOrder
+from schema.inputs import SessionFilter, to_filter
+from schema.report import SessionsReport
+from schema.session import Session
+
+FilterArg = Annotated[SessionFilter | None, strawberry.argument(name="filter")]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description=(
+            "Sessions of the caller's tenant, newest started first by default. first/after and "
+            "last/before follow the Relay cursor connections spec; first and last default to 25 "
+            "and may not exceed 100."
+        )
+    )
+    async def sessions(
+        self,
+        info: Info,
+        filter_: FilterArg = None,
+        order_by: SessionOrder = SessionOrder.STARTED_AT_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> SessionConnection:
+        return await resolve.list_sessions(
+            info,
+            filter_=to_filter(filter_),
+            order=Order[order_by.name],
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(
+        description=(
+            "One session of the caller's tenant; null when it does not exist, is erased, or "
+            "belongs to another tenant (the three are indistinguishable)."
+        )
+    )
+    async def session(self, info: Info, id: strawberry.ID) -> Session | None:
+        return await resolve.get_session(info, str(id))
+
+    @strawberry.field(description="Aggregates over the caller's sessions that match the filter.")
+    async def sessions_report(self, info: Info, filter_: FilterArg = None) -> SessionsReport:
+        return await resolve.sessions_report(info, filter_=to_filter(filter_))
