@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -26,13 +27,14 @@ class GatewaySchema(strawberry.Schema):
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     limits = limits or Limits()
+    # Factories: strawberry builds fresh extensions for each request.
     extensions: list[Any] = [
-        # Runs its post-operation step last, after the limits have reported.
-        ErrorCodes(),
-        QueryDepthLimiter(max_depth=limits.max_depth),
-        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        MaxTokensLimiter(max_token_count=limits.max_tokens),
-        ParserCache(maxsize=256),
+        # First in, last out: gives codes after every other extension has reported.
+        ErrorCodes,
+        partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(ParserCache, maxsize=256),  # the cache itself is shared across requests
     ]
     return GatewaySchema(
         query=Query,

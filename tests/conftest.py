@@ -1,0 +1,133 @@
+"""Fixtures: a seeded database per backend (SQLite always, PostgreSQL when configured), the app, a client.
+
+``GATEWAY_TEST_POSTGRES_URL`` names a PostgreSQL server (any database on it); the suite creates a
+database of its own there and drops it at the end. Without it the suite runs on SQLite alone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.datastructures import Secret
+
+from db.engine import init_db, make_engine
+from db.tables import metadata
+from gateway.app import create_app
+from gateway.config import Settings
+from resolvers.naming import MediaSettings
+from tests.dataset import DATA
+from tests.helpers import SECRET
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from starlette.applications import Starlette
+
+POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+MEDIA = MediaSettings(base_url="https://media.example.com/")
+
+
+def postgres_server_url() -> str:
+    assert POSTGRES_URL is not None
+    return make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+async def create_postgres_database() -> str:
+    """A new, empty database on the test server; its URL."""
+    server = make_url(postgres_server_url())
+    name = f"gw_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_async_engine(parsed.set(database=make_url(postgres_server_url()).database), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def load(url: str, rows: Any = DATA) -> None:
+    """Create the tables and write ``rows`` (a ``Dataset``)."""
+    engine = make_engine(url, read_only=False)
+    try:
+        await init_db(engine)
+        async with engine.begin() as conn:
+            for name, table_rows in rows.tables():
+                if table_rows:
+                    await conn.execute(metadata.tables[name].insert(), table_rows)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A database holding the test dataset, one per backend for the whole run."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'gateway.db'}"
+        await load(url)
+        yield url
+        return
+    url = await create_postgres_database()
+    try:
+        await load(url)
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, jwt_secret=Secret(SECRET), media=MEDIA)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def statements(app: Starlette) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends while the test runs."""
+    seen: list[str] = []
+    sync_engine = app.state.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)

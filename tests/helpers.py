@@ -1,0 +1,58 @@
+"""Calling the gateway the way a client does: real HTTP through the ASGI app, real JWTs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import jwt
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+def token_for(tenant_id: str | None, *, secret: str = SECRET, ttl: int = 300, **claims: Any) -> str:
+    payload: dict[str, Any] = {"exp": int(time.time()) + ttl, **claims}
+    if tenant_id is not None:
+        payload["tenant_id"] = tenant_id
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+async def post(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    tenant: str | None = "alpha",
+    token: str | None = None,
+) -> httpx.Response:
+    headers = {}
+    if token is None and tenant is not None:
+        token = token_for(tenant)
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, tenant: str = "alpha"
+) -> dict[str, Any]:
+    """The ``data`` of a successful request; fails the test on any error."""
+    response = await post(client, query, variables, tenant=tenant)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+async def gql_error(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *, tenant: str = "alpha"
+) -> tuple[str, dict[str, Any]]:
+    """The ``extensions.code`` of the request's one error, and the whole body."""
+    response = await post(client, query, variables, tenant=tenant)
+    body = response.json()
+    assert "errors" in body, body
+    assert len(body["errors"]) == 1, body["errors"]
+    code: str = body["errors"][0]["extensions"]["code"]
+    return code, body
