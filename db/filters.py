@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, case, func, literal, select, tuple_
 
-from db.expressions import AutoName, ContainsFolded, MinTimestamp, NO_DURATION, WholeSeconds
+from db.expressions import NO_DURATION, AutoName, ContainsFolded, MinTimestamp, WholeSeconds
 from db.tables import Timestamp, sessions, tasks
 
 if TYPE_CHECKING:
@@ -112,9 +112,7 @@ def session_where(tenant_id: str, f: SessionFilter) -> list[ColumnElement[bool]]
     if f.user_id is not None:
         clauses.append(sessions.c.user_id == f.user_id)
     if f.task_source is not None:
-        source_tasks = select(tasks.c.id).where(
-            tasks.c.tenant_id == tenant_id, tasks.c.source == f.task_source.lower()
-        )
+        source_tasks = select(tasks.c.id).where(tasks.c.tenant_id == tenant_id, tasks.c.source == f.task_source.lower())
         clauses.append(sessions.c.task_id.in_(source_tasks))
     if f.search:
         clauses.append(ContainsFolded(displayed_name(tenant_id), f.search.lower()))
@@ -131,4 +129,3 @@ def seek(order: SessionOrder, key: Any, session_id: str, *, after: bool) -> Colu
 def keyset_order(order: SessionOrder, *, reverse: bool) -> list[ColumnElement[Any]]:
     descending = order.descending != reverse
     return [c.desc() if descending else c.asc() for c in (order.key, sessions.c.id)]
-

@@ -7,6 +7,8 @@ Every index leads with ``tenant_id`` (each read is one tenant's) and is partial 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Index
 
 from db.filters import ORDER_KEYS, SessionOrder
@@ -15,7 +17,7 @@ from db.tables import procedures, recordings, session_summaries, sessions, tasks
 _LIVE = sessions.c.deleted_at.is_(None)
 
 
-def _live(name: str, *columns: object) -> Index:
+def _live(name: str, *columns: Any) -> Index:
     return Index(name, *columns, postgresql_where=_LIVE, sqlite_where=_LIVE)
 
 

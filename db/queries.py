@@ -40,7 +40,8 @@ ROLES = ("trainer", "trainee")
 
 async def _all(db: AsyncEngine, stmt: Select[Any]) -> Sequence[Row[Any]]:
     async with db.connect() as conn:
-        return (await conn.execute(stmt)).all()
+        rows: Sequence[Row[Any]] = (await conn.execute(stmt)).all()
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +106,9 @@ async def users_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -
 
 
 async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
-    stmt = select(
-        tasks.c.id, tasks.c.source, tasks.c.external_ref, tasks.c.title, tasks.c.status, tasks.c.url
-    ).where(tasks.c.tenant_id == tenant_id, tasks.c.id.in_(ids))
+    stmt = select(tasks.c.id, tasks.c.source, tasks.c.external_ref, tasks.c.title, tasks.c.status, tasks.c.url).where(
+        tasks.c.tenant_id == tenant_id, tasks.c.id.in_(ids)
+    )
     return await _all(db, stmt)
 
 
@@ -133,7 +134,7 @@ async def procedure_counts_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
     stmt = (
-        select(procedures.c.session_id, func.count().label("count"))
+        select(procedures.c.session_id, func.count().label("n"))
         .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id.in_(session_ids))
         .group_by(procedures.c.session_id)
     )

@@ -31,17 +31,84 @@ TENANT_NAMES = [
     ("initech", "Initech Facilities"),
     ("umbrella", "Umbrella Fire & Safety"),
 ]
-FIRST = ["Ava", "Ben", "Chloe", "Dev", "Elena", "Farah", "George", "Hana", "Ivan", "Jade", "Kofi", "Lena",
-         "Marco", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yusuf",
-         "Zoë", "Ольга", "Дмитрий", "José", "Søren", "Aoife"]
-LAST = ["Adams", "Brown", "Chen", "Diaz", "Evans", "Fischer", "García", "Hughes", "Ivanova", "Jones", "Khan",
-        "López", "Müller", "Nguyen", "O'Brien", "Patel", "Quinn", "Rossi", "Smith", "Tanaka", "Ueda", "Volkov",
-        "Walsh", "Xu", "Young", "Zhang"]
-JOBS = ["Boiler annual service", "Replace consumer unit", "Fit thermostatic radiator valves",
-        "Heat pump commissioning", "Fire alarm quarterly test", "Emergency lighting inspection",
-        "Unblock kitchen drain", "Install EV charger", "Gas safety check", "Air handling unit filter swap",
-        "Rewire garage circuit", "Water heater descale", "Split AC install", "Backflow valve test",
-        "PAT testing", "Sprinkler head replacement"]
+FIRST = [
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farah",
+    "George",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Kofi",
+    "Lena",
+    "Marco",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yusuf",
+    "Zoë",
+    "Ольга",
+    "Дмитрий",
+    "José",
+    "Søren",
+    "Aoife",
+]
+LAST = [
+    "Adams",
+    "Brown",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Fischer",
+    "García",
+    "Hughes",
+    "Ivanova",
+    "Jones",
+    "Khan",
+    "López",
+    "Müller",
+    "Nguyen",
+    "O'Brien",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Smith",
+    "Tanaka",
+    "Ueda",
+    "Volkov",
+    "Walsh",
+    "Xu",
+    "Young",
+    "Zhang",
+]
+JOBS = [
+    "Boiler annual service",
+    "Replace consumer unit",
+    "Fit thermostatic radiator valves",
+    "Heat pump commissioning",
+    "Fire alarm quarterly test",
+    "Emergency lighting inspection",
+    "Unblock kitchen drain",
+    "Install EV charger",
+    "Gas safety check",
+    "Air handling unit filter swap",
+    "Rewire garage circuit",
+    "Water heater descale",
+    "Split AC install",
+    "Backflow valve test",
+    "PAT testing",
+    "Sprinkler head replacement",
+]
 STEPS = [
     ("Isolate the power supply", "Switch off at the consumer unit and lock off the breaker."),
     ("Prove dead with a voltage tester", "Test the tester on a known live source before and after."),
@@ -140,7 +207,11 @@ class _TenantData:
         while done < self.count:
             n = min(size, self.count - done)
             out: dict[str, list[dict[str, Any]]] = {
-                "tasks": [], "sessions": [], "recordings": [], "procedures": [], "session_summaries": []
+                "tasks": [],
+                "sessions": [],
+                "recordings": [],
+                "procedures": [],
+                "session_summaries": [],
             }
             first_new_task = len(self.tasks)
             for _ in range(n):
@@ -149,7 +220,7 @@ class _TenantData:
             done += n
             yield out
 
-    def _session(self, out: dict[str, list[dict[str, Any]]]) -> None:  # noqa: C901, PLR0912, PLR0915
+    def _session(self, out: dict[str, list[dict[str, Any]]]) -> None:
         rng, now = self.rng, self.now
         sid = self.new_id()
         role = "trainer" if rng.random() < 0.3 else "trainee"
@@ -181,44 +252,56 @@ class _TenantData:
         else:
             name = "" if name_roll < 0.85 else None
         deleted = now - timedelta(days=rng.randint(1, 30)) if rng.random() < 0.01 else None
-        out["sessions"].append({
-            "id": sid,
-            "tenant_id": self.tenant_id,
-            "user_id": user["id"],
-            "seat_id": None if rng.random() < 0.3 else f"seat-{rng.randint(1, 24):02d}",
-            "role": role,
-            "status": status,
-            "name": name,
-            "task_id": None if task is None else task["id"],
-            "started_at": started,
-            "completed_at": completed,
-            "duration_seconds": duration,
-            "thumbnail_url": None if rng.random() < 0.08 else f"{MEDIA}/thumbnails/{sid}.jpg",
-            "deleted_at": deleted,
-        })
+        out["sessions"].append(
+            {
+                "id": sid,
+                "tenant_id": self.tenant_id,
+                "user_id": user["id"],
+                "seat_id": None if rng.random() < 0.3 else f"seat-{rng.randint(1, 24):02d}",
+                "role": role,
+                "status": status,
+                "name": name,
+                "task_id": None if task is None else task["id"],
+                "started_at": started,
+                "completed_at": completed,
+                "duration_seconds": duration,
+                "thumbnail_url": None if rng.random() < 0.08 else f"{MEDIA}/thumbnails/{sid}.jpg",
+                "deleted_at": deleted,
+            }
+        )
         self._recording(out, sid, status, started)
-        n_steps = 0 if status == "in_progress" and rng.random() < 0.5 else rng.choices(range(9), weights=[4, 4, 6, 10, 14, 18, 16, 12, 8])[0]
+        n_steps = (
+            0
+            if status == "in_progress" and rng.random() < 0.5
+            else rng.choices(range(9), weights=[4, 4, 6, 10, 14, 18, 16, 12, 8])[0]
+        )
         for position, (step, description) in enumerate(rng.sample(STEPS, n_steps), start=1):
             pid = self.new_id()
-            out["procedures"].append({
-                "id": pid,
-                "tenant_id": self.tenant_id,
-                "session_id": sid,
-                "position": position,
-                "name": step,
-                "description": description if rng.random() < 0.85 else None,
-                "video_url": None if rng.random() < 0.1 else f"{MEDIA}/clips/{sid}/{position}.mp4",
-            })
+            out["procedures"].append(
+                {
+                    "id": pid,
+                    "tenant_id": self.tenant_id,
+                    "session_id": sid,
+                    "position": position,
+                    "name": step,
+                    "description": description if rng.random() < 0.85 else None,
+                    "video_url": None if rng.random() < 0.1 else f"{MEDIA}/clips/{sid}/{position}.mp4",
+                }
+            )
         if status != "in_progress" and rng.random() < 0.75:
             blank = rng.random() < 0.03  # a row whose fields are all null: "not provided"
             score = None if blank or rng.random() < 0.05 else rng.randint(35, 100)
-            out["session_summaries"].append({
-                "session_id": sid,
-                "tenant_id": self.tenant_id,
-                "score": score,
-                "prose": None if blank else f"{user['display_name']} completed {n_steps} procedures.",
-                "trainer_notes": None if blank or rng.random() < 0.4 else "Good isolation discipline; slow on paperwork.",
-            })
+            out["session_summaries"].append(
+                {
+                    "session_id": sid,
+                    "tenant_id": self.tenant_id,
+                    "score": score,
+                    "prose": None if blank else f"{user['display_name']} completed {n_steps} procedures.",
+                    "trainer_notes": None
+                    if blank or rng.random() < 0.4
+                    else "Good isolation discipline; slow on paperwork.",
+                }
+            )
 
     def _recording(self, out: dict[str, list[dict[str, Any]]], sid: str, status: str, started: datetime) -> None:
         rng = self.rng
@@ -226,8 +309,12 @@ class _TenantData:
         if roll < 0.1:
             return  # no recording was captured
         row: dict[str, Any] = {
-            "session_id": sid, "tenant_id": self.tenant_id, "state": "ready",
-            "storage_key": None, "legacy_url": None, "legacy_expires_at": None,
+            "session_id": sid,
+            "tenant_id": self.tenant_id,
+            "state": "ready",
+            "storage_key": None,
+            "legacy_url": None,
+            "legacy_expires_at": None,
         }
         if status == "in_progress" or roll < 0.18:
             row["state"] = "uploading"

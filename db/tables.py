@@ -16,7 +16,6 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
-    Index,
     Integer,
     MetaData,
     Table,
@@ -49,11 +48,10 @@ class Timestamp(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:  # pragma: no cover - only a foreign writer could store one
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        parsed: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if parsed.tzinfo is None:  # only a foreign writer could store one
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
 
 
 metadata = MetaData()

@@ -73,7 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f'  {{"Authorization": "Bearer {token}"}}\n'
         f"curl:\n"
         f"  curl -s {url} -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"
-        f"    -d '{{\"query\": \"{{ sessions(first: 3) {{ totalCount edges {{ node {{ name status }} }} }} }}\"}}'\n",
+        f'    -d \'{{"query": "{{ sessions(first: 3) {{ totalCount edges {{ node {{ name status }} }} }} }}"}}\'\n',
         flush=True,
     )
     _serve(create_app(settings), host=args.host, port=args.port)

@@ -32,9 +32,7 @@ class Context:
     now: datetime
 
     @classmethod
-    def for_request(
-        cls, *, tenant_id: str, db: AsyncEngine, media: MediaSettings, cursor_key: bytes
-    ) -> Context:
+    def for_request(cls, *, tenant_id: str, db: AsyncEngine, media: MediaSettings, cursor_key: bytes) -> Context:
         return cls(
             tenant_id=tenant_id,
             db=db,

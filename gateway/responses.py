@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from starlette.responses import Response
-
 import orjson
+from starlette.responses import Response
 
 from gateway.errors import ErrorCode
 

@@ -25,8 +25,6 @@ class ProcedureCountBySessionIdLoader(TenantLoader[int]):
     """How many procedures each session has, counted in SQL; 0 for a session with none."""
 
     async def batch_load_fn(self, keys: list[str]) -> list[int]:
-        rows = await queries.procedure_counts_by_session_ids(
-            self.db, tenant_id=self.tenant_id, session_ids=keys
-        )
-        counts = {row.session_id: int(row.count) for row in rows}
+        rows = await queries.procedure_counts_by_session_ids(self.db, tenant_id=self.tenant_id, session_ids=keys)
+        counts = {row.session_id: int(row.n) for row in rows}
         return [counts.get(key, 0) for key in keys]

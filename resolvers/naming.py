@@ -106,4 +106,3 @@ def recording_view(row: Any | None, media: MediaSettings, now: datetime) -> Reco
             return RecordingView(RecordingStatus.EXPIRED, None, expires_at)
         return RecordingView(RecordingStatus.AVAILABLE, row.legacy_url, expires_at)
     return RecordingView(RecordingStatus.NOT_CAPTURED)
-

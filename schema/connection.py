@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from db import queries
-from db.filters import SessionFilter  # noqa: TC001
-from gateway.context import Info  # noqa: TC001
-from schema.session import Session  # noqa: TC001
+from db.filters import SessionFilter
+from gateway.context import Info
+from schema.session import Session
 
 
 @strawberry.type

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from db.filters import SessionOrder as Order
-from gateway.context import Info  # noqa: TC001
+from gateway.context import Info
 from resolvers import sessions as resolve
 from schema.connection import SessionConnection
 from schema.enums import SessionOrder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from db.queries import ReportTotals  # noqa: TC001
+from db.queries import ReportTotals
 from schema.enums import SessionRole, SessionStatus
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 
-from gateway.context import Info  # noqa: TC001  (strawberry reads the annotation at runtime)
+from gateway.context import Info
 from resolvers.naming import display_name, duration_seconds, recording_view
 from schema.enums import RecordingStatus, SessionRole, SessionStatus
 

@@ -56,7 +56,9 @@ async def create_postgres_database() -> str:
 
 async def drop_postgres_database(url: str) -> None:
     parsed = make_url(url)
-    admin = create_async_engine(parsed.set(database=make_url(postgres_server_url()).database), isolation_level="AUTOCOMMIT")
+    admin = create_async_engine(
+        parsed.set(database=make_url(postgres_server_url()).database), isolation_level="AUTOCOMMIT"
+    )
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))

@@ -59,50 +59,135 @@ def _hand_made(d: Dataset) -> None:
     ]
     d.tasks += [
         f.task("a-task-jobber", t, source="jobber", external_ref="J-1001", title="Boiler service at 12 Elm St"),
-        f.task("a-task-sm8", t, source="servicem8", external_ref="SM8-77", title="Проверка котла",
-               status="completed", url=None),
+        f.task(
+            "a-task-sm8",
+            t,
+            source="servicem8",
+            external_ref="SM8-77",
+            title="Проверка котла",
+            status="completed",
+            url=None,
+        ),
         f.task("a-task-blank", t, source="jobber", external_ref="J-1002", title=""),
     ]
     d.sessions += [
         # Everything set; recorded duration (3500) differs from the timestamps (3600): it wins.
-        f.session("a-01", t, "a-ann", role="trainer", name="Boiler annual service", task_id="a-task-jobber",
-                  seat_id="seat-01", completed_at=T0 + timedelta(hours=1), duration_seconds=3500),
+        f.session(
+            "a-01",
+            t,
+            "a-ann",
+            role="trainer",
+            name="Boiler annual service",
+            task_id="a-task-jobber",
+            seat_id="seat-01",
+            completed_at=T0 + timedelta(hours=1),
+            duration_seconds=3500,
+        ),
         # Empty name: the linked task's title. Same started_at as a-01 (ties break by id).
         # No recorded duration: completed - started, truncated (1800.9 s -> 1800).
-        f.session("a-02", t, "a-bob", name="", task_id="a-task-sm8",
-                  completed_at=T0 + timedelta(seconds=1800, microseconds=900_000)),
+        f.session(
+            "a-02",
+            t,
+            "a-bob",
+            name="",
+            task_id="a-task-sm8",
+            completed_at=T0 + timedelta(seconds=1800, microseconds=900_000),
+        ),
         # No name, no task: "Session <start in UTC>"; failed without an end: no duration.
-        f.session("a-03", t, "a-bob", status="failed", name=None,
-                  started_at=datetime(2026, 11, 19, 14, 5, 30, 250_000, tzinfo=UTC), thumbnail_url=None),
+        f.session(
+            "a-03",
+            t,
+            "a-bob",
+            status="failed",
+            name=None,
+            started_at=datetime(2026, 11, 19, 14, 5, 30, 250_000, tzinfo=UTC),
+            thumbnail_url=None,
+        ),
         # In progress: duration is the time elapsed at the request.
-        f.session("a-04", t, "a-zoe", status="in_progress", name="Проверка вентиляции",
-                  started_at=datetime(2026, 11, 24, 8, 0, tzinfo=UTC)),
+        f.session(
+            "a-04",
+            t,
+            "a-zoe",
+            status="in_progress",
+            name="Проверка вентиляции",
+            started_at=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
+        ),
         # %, _ and \ are plain characters in search; a recorded duration of zero is a duration.
-        f.session("a-05", t, "a-ann", role="trainer", name="50% off_sale \\ test",
-                  started_at=T0 - timedelta(days=1), completed_at=T0 - timedelta(days=1), duration_seconds=0),
+        f.session(
+            "a-05",
+            t,
+            "a-ann",
+            role="trainer",
+            name="50% off_sale \\ test",
+            started_at=T0 - timedelta(days=1),
+            completed_at=T0 - timedelta(days=1),
+            duration_seconds=0,
+        ),
         # Erased: never shown, never counted, even though it is the newest.
-        f.session("a-06", t, "a-ann", name="Erased session", started_at=T0 + timedelta(days=1),
-                  completed_at=T0 + timedelta(days=1, minutes=5), deleted_at=T0 + timedelta(days=2)),
+        f.session(
+            "a-06",
+            t,
+            "a-ann",
+            name="Erased session",
+            started_at=T0 + timedelta(days=1),
+            completed_at=T0 + timedelta(days=1, minutes=5),
+            deleted_at=T0 + timedelta(days=2),
+        ),
         # Failed with an end: completed - started.
-        f.session("a-07", t, "a-bob", status="failed", name="Gas safety check",
-                  started_at=T0 - timedelta(days=2), completed_at=T0 - timedelta(days=2, minutes=-10)),
+        f.session(
+            "a-07",
+            t,
+            "a-bob",
+            status="failed",
+            name="Gas safety check",
+            started_at=T0 - timedelta(days=2),
+            completed_at=T0 - timedelta(days=2, minutes=-10),
+        ),
         # Empty name and a task whose title is empty: the automatic name.
-        f.session("a-08", t, "a-bob", name="", task_id="a-task-blank",
-                  started_at=datetime(2026, 11, 18, 7, 45, 59, tzinfo=UTC),
-                  completed_at=datetime(2026, 11, 18, 8, 0, tzinfo=UTC)),
+        f.session(
+            "a-08",
+            t,
+            "a-bob",
+            name="",
+            task_id="a-task-blank",
+            started_at=datetime(2026, 11, 18, 7, 45, 59, tzinfo=UTC),
+            completed_at=datetime(2026, 11, 18, 8, 0, tzinfo=UTC),
+        ),
         # A ready recording row with nothing to play.
-        f.session("a-09", t, "a-zoe", name="Nothing to play", started_at=T0 - timedelta(days=3),
-                  completed_at=T0 - timedelta(days=3, minutes=-20), duration_seconds=1200),
+        f.session(
+            "a-09",
+            t,
+            "a-zoe",
+            name="Nothing to play",
+            started_at=T0 - timedelta(days=3),
+            completed_at=T0 - timedelta(days=3, minutes=-20),
+            duration_seconds=1200,
+        ),
         # Shares a-01's task.
-        f.session("a-10", t, "a-bob", name="Boiler service follow-up", task_id="a-task-jobber",
-                  started_at=T0 - timedelta(days=4), completed_at=T0 - timedelta(days=4, minutes=-45)),
+        f.session(
+            "a-10",
+            t,
+            "a-bob",
+            name="Boiler service follow-up",
+            task_id="a-task-jobber",
+            started_at=T0 - timedelta(days=4),
+            completed_at=T0 - timedelta(days=4, minutes=-45),
+        ),
     ]
     d.recordings += [
         f.recording("a-01", t, storage_key="rec/a-01.mp4"),
-        f.recording("a-02", t, legacy_url="https://legacy.example.com/r/a-02?sig=abc",
-                    legacy_expires_at=datetime(2099, 1, 1, tzinfo=UTC)),
-        f.recording("a-03", t, legacy_url="https://legacy.example.com/r/a-03?sig=old",
-                    legacy_expires_at=datetime(2026, 1, 1, tzinfo=UTC)),
+        f.recording(
+            "a-02",
+            t,
+            legacy_url="https://legacy.example.com/r/a-02?sig=abc",
+            legacy_expires_at=datetime(2099, 1, 1, tzinfo=UTC),
+        ),
+        f.recording(
+            "a-03",
+            t,
+            legacy_url="https://legacy.example.com/r/a-03?sig=old",
+            legacy_expires_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ),
         f.recording("a-04", t, state="uploading"),
         # a-05: no row at all (no recording was captured).
         f.recording("a-07", t, storage_key="rec/a-07 take 2.mp4", legacy_url="https://legacy.example.com/r/a-07"),
@@ -111,9 +196,18 @@ def _hand_made(d: Dataset) -> None:
     ]
     d.procedures += [
         # Written out of order: the gateway orders by position.
-        f.procedure("a-01-p3", t, "a-01", 3, name="Refill and pressurise", video_url="https://media.example.com/c/3.mp4"),
-        f.procedure("a-01-p1", t, "a-01", 1, name="Isolate the power supply",
-                    description="Lock off the breaker.", video_url="https://media.example.com/c/1.mp4"),
+        f.procedure(
+            "a-01-p3", t, "a-01", 3, name="Refill and pressurise", video_url="https://media.example.com/c/3.mp4"
+        ),
+        f.procedure(
+            "a-01-p1",
+            t,
+            "a-01",
+            1,
+            name="Isolate the power supply",
+            description="Lock off the breaker.",
+            video_url="https://media.example.com/c/1.mp4",
+        ),
         f.procedure("a-01-p2", t, "a-01", 2, name="Drain the system", description="Vent from the top floor down."),
         f.procedure("a-02-p1", t, "a-02", 1, name="Check gas pressure"),
         f.procedure("a-06-p1", t, "a-06", 1, name="Erased step"),  # of an erased session: never counted
@@ -139,10 +233,19 @@ def _generated(d: Dataset, tenant_id: str, prefix: str, count: int, user_ids: li
         completed = started + timedelta(minutes=10 * (i // 4 % 3)) if status != "in_progress" and i % 5 else None
         duration = 300 * (i // 4 % 2) if i % 6 == 0 else None
         d.sessions.append(
-            f.session(sid, tenant_id, user_ids[i % len(user_ids)], role=("trainee", "trainer")[i % 2],
-                      status=status, name=f"Drill {i:02d}" if i % 7 else "", task_id=task_id if i % 3 == 0 else None,
-                      started_at=started, completed_at=completed, duration_seconds=duration,
-                      deleted_at=base if i == 13 else None)
+            f.session(
+                sid,
+                tenant_id,
+                user_ids[i % len(user_ids)],
+                role=("trainee", "trainer")[i % 2],
+                status=status,
+                name=f"Drill {i:02d}" if i % 7 else "",
+                task_id=task_id if i % 3 == 0 else None,
+                started_at=started,
+                completed_at=completed,
+                duration_seconds=duration,
+                deleted_at=base if i == 13 else None,
+            )
         )
         for position in range(1, i % 4 + 1):
             d.procedures.append(f.procedure(f"{sid}-p{position}", tenant_id, sid, position))
@@ -155,8 +258,16 @@ def _beta(d: Dataset) -> None:
     d.users += [f.user("b-ann", t, "Ann Archer"), f.user("b-bob", t, "Bob Baker")]
     d.tasks += [f.task("b-task-jobber", t, source="jobber", external_ref="J-1001", title="Boiler service at 12 Elm St")]
     d.sessions += [
-        f.session("b-01", t, "b-ann", role="trainer", name="Boiler annual service", task_id="b-task-jobber",
-                  completed_at=T0 + timedelta(hours=1), duration_seconds=3500),
+        f.session(
+            "b-01",
+            t,
+            "b-ann",
+            role="trainer",
+            name="Boiler annual service",
+            task_id="b-task-jobber",
+            completed_at=T0 + timedelta(hours=1),
+            duration_seconds=3500,
+        ),
         f.session("b-02", t, "b-bob", name="", task_id="b-task-jobber", completed_at=T0 + timedelta(minutes=30)),
     ]
     d.recordings += [f.recording("b-01", t, storage_key="rec/b-01.mp4")]

@@ -6,9 +6,12 @@ Written independently of the gateway's code (no imports from it), so a bug there
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.dataset import DATA, Dataset
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 NULL_DATE = datetime(1, 1, 1, tzinfo=UTC)
 
@@ -19,7 +22,8 @@ def name(s: dict[str, Any], d: Dataset = DATA) -> str:
     task = d.task(s["task_id"])
     if task is not None and task["title"]:
         return str(task["title"])
-    return "Session " + s["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    started: datetime = s["started_at"]
+    return "Session " + started.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def recorded_duration(s: dict[str, Any]) -> int | None:
@@ -32,7 +36,7 @@ def recorded_duration(s: dict[str, Any]) -> int | None:
 
 def matches(s: dict[str, Any], flt: dict[str, Any], d: Dataset = DATA) -> bool:
     """``flt`` uses the GraphQL input's names and values."""
-    checks = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "status": lambda v: s["status"] == v.lower(),
         "role": lambda v: s["role"] == v.lower(),
         "startedAfter": lambda v: s["started_at"] >= datetime.fromisoformat(v),

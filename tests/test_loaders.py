@@ -64,9 +64,7 @@ async def test_users_come_back_in_key_order_with_none_for_missing_and_foreign(
     rows = await asyncio.gather(*(loader.load(k) for k in ["a-bob", "a-ann", "nobody", "b-ann", "a-bob"]))
     # then
     assert calls == [["a-bob", "a-ann", "nobody", "b-ann"]]  # one batch, duplicate key loaded once
-    assert [None if r is None else r.display_name for r in rows] == [
-        "Bob Baker", "Ann Archer", None, None, "Bob Baker"
-    ]
+    assert [None if r is None else r.display_name for r in rows] == ["Bob Baker", "Ann Archer", None, None, "Bob Baker"]
     assert len(sql) == 1
     assert "tenant_id" in sql[0]
     assert "email" not in sql[0]
@@ -81,9 +79,7 @@ async def test_tasks_are_scoped_to_the_tenant(engine: AsyncEngine) -> None:
     assert rows[1].external_ref == "J-1001"
 
 
-async def test_procedures_are_grouped_by_session_and_ordered_by_position(
-    engine: AsyncEngine, sql: list[str]
-) -> None:
+async def test_procedures_are_grouped_by_session_and_ordered_by_position(engine: AsyncEngine, sql: list[str]) -> None:
     loader, calls = recorded(ProceduresBySessionIdLoader, engine, "alpha")
     lists = await asyncio.gather(*(loader.load(k) for k in ["a-07", "a-05", "a-01", "b-01"]))
     assert calls == [["a-07", "a-05", "a-01", "b-01"]]

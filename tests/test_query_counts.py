@@ -58,9 +58,7 @@ async def test_list_rows_cost_five_statements_whatever_the_page_size(
     assert all("tenant_id" in s for s in statements), statements
 
 
-async def test_every_relation_costs_one_statement_per_page(
-    client: httpx.AsyncClient, statements: list[str]
-) -> None:
+async def test_every_relation_costs_one_statement_per_page(client: httpx.AsyncClient, statements: list[str]) -> None:
     counts = []
     for page_size in (5, 20, 50):
         statements.clear()
@@ -80,9 +78,7 @@ async def test_detail_with_every_field_costs_at_most_eight_statements(
     assert all("tenant_id" in s for s in statements), statements
 
 
-async def test_total_count_is_not_computed_unless_asked_for(
-    client: httpx.AsyncClient, statements: list[str]
-) -> None:
+async def test_total_count_is_not_computed_unless_asked_for(client: httpx.AsyncClient, statements: list[str]) -> None:
     await gql(client, "{ sessions(first: 50) { edges { node { id status } } } }")
     assert len(statements) == 1, statements
     assert "count(" not in statements[0].lower()

@@ -60,7 +60,8 @@ async def test_the_report_counts_only_the_callers_sessions(client: httpx.AsyncCl
 
 async def test_a_tenant_with_no_data_sees_an_empty_world(client: httpx.AsyncClient) -> None:
     data = await gql(
-        client, "{ sessions { totalCount edges { node { id } } } sessionsReport { totalCount averageScore } }",
+        client,
+        "{ sessions { totalCount edges { node { id } } } sessionsReport { totalCount averageScore } }",
         tenant="gamma",
     )
     assert data == {
