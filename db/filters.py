@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, case, func, literal, select, tuple_
+from sqlalchemy import Integer, and_, case, func, literal, select, tuple_
 
 from db.expressions import NO_DURATION, AutoName, ContainsFolded, MinTimestamp, WholeSeconds
 from db.tables import Timestamp, sessions, tasks
@@ -120,10 +120,17 @@ def session_where(tenant_id: str, f: SessionFilter) -> list[ColumnElement[bool]]
 
 
 def seek(order: SessionOrder, key: Any, session_id: str, *, after: bool) -> ColumnElement[bool]:
-    """Rows strictly after (or before) the position ``(key, id)`` in ``order``: the keyset condition."""
+    """Rows strictly after (or before) the position ``(key, id)`` in ``order``: the keyset condition.
+
+    The row comparison is exact; the redundant bound on the key alone lets SQLite seek an index on
+    an expression, which it does not do for a row value.
+    """
     row = tuple_(order.key, sessions.c.id)
-    position = tuple_(literal(key, order.key.type), literal(session_id))
-    return row < position if after == order.descending else row > position
+    bound = literal(key, order.key.type)
+    position = tuple_(bound, literal(session_id))
+    if after == order.descending:
+        return and_(order.key <= bound, row < position)
+    return and_(order.key >= bound, row > position)
 
 
 def keyset_order(order: SessionOrder, *, reverse: bool) -> list[ColumnElement[Any]]:
