@@ -1,0 +1,127 @@
+"""Every error gets a contract code; failures of the server are masked, their detail kept in the log."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from graphql import GraphQLError
+from sqlalchemy.exc import OperationalError
+from starlette.datastructures import Secret
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, BadUserInput, ErrorCode, classify, with_code
+from tests import factories as f
+from tests.conftest import load
+from tests.dataset import Dataset
+from tests.helpers import SECRET, post
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+
+def field_error(original: Exception) -> GraphQLError:
+    return GraphQLError(str(original), path=["sessions", "edges", 0], original_error=original)
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (
+            field_error(BadUserInput("first must be between 0 and 100.")),
+            ErrorCode.BAD_USER_INPUT,
+            "first must be between 0 and 100.",
+        ),
+        (
+            GraphQLError("Cannot query field 'nope' on type 'Query'."),
+            ErrorCode.BAD_USER_INPUT,
+            "Cannot query field 'nope' on type 'Query'.",
+        ),
+        (
+            GraphQLError("'anonymous' exceeds maximum operation depth of 10"),
+            ErrorCode.QUERY_TOO_COMPLEX,
+            "'anonymous' exceeds maximum operation depth of 10",
+        ),
+        (GraphQLError("31 aliases found. Allowed: 30"), ErrorCode.QUERY_TOO_COMPLEX, "31 aliases found. Allowed: 30"),
+        (
+            GraphQLError("Syntax Error: Document contains more than 2000 tokens. Parsing aborted."),
+            ErrorCode.QUERY_TOO_COMPLEX,
+            "Syntax Error: Document contains more than 2000 tokens. Parsing aborted.",
+        ),
+        (
+            field_error(OperationalError("SELECT * FROM sessions", {}, ConnectionRefusedError())),
+            ErrorCode.SERVICE_UNAVAILABLE,
+            UNAVAILABLE_MESSAGE,
+        ),
+        (field_error(ConnectionRefusedError(111, "refused")), ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE),
+        (
+            field_error(RuntimeError("SELECT email FROM users WHERE tenant_id = 'beta'")),
+            ErrorCode.INTERNAL_SERVER_ERROR,
+            INTERNAL_MESSAGE,
+        ),
+        (
+            GraphQLError("Cannot return null for non-nullable field Session.user.", path=["session", "user"]),
+            ErrorCode.INTERNAL_SERVER_ERROR,
+            INTERNAL_MESSAGE,
+        ),
+    ],
+)
+def test_classify(error: GraphQLError, code: ErrorCode, message: str) -> None:
+    assert classify(error) == (code, message)
+    coded = with_code(error)
+    assert coded.extensions == {"code": str(code)}
+    assert coded.message == message
+    assert coded.original_error is None
+
+
+@pytest.fixture
+async def broken_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway over a database the pipeline broke: a session whose user row is missing."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'broken.db'}"
+    data = Dataset(
+        tenants=[f.tenant("alpha")],
+        users=[f.user("u-1", "alpha", "Una")],
+        sessions=[f.session("s-ok", "alpha", "u-1")],
+    )
+    await load(url, data)
+    raw = sqlite3.connect(tmp_path / "broken.db")
+    with raw:
+        raw.execute("PRAGMA foreign_keys = OFF")
+        raw.execute(
+            "INSERT INTO sessions (id, tenant_id, user_id, role, status, started_at) "
+            "VALUES ('s-broken', 'alpha', 'u-gone', 'trainee', 'completed', '2026-11-20T09:30:00+00:00')"
+        )
+    raw.close()
+    app = create_app(Settings(database_url=url, jwt_secret=Secret(SECRET)))
+    transport = httpx.ASGITransport(app=app)
+    async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def test_an_unexpected_failure_is_masked_and_the_rest_of_the_answer_kept(
+    broken_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = '{ ok: session(id: "s-ok") { id user { id } } broken: session(id: "s-broken") { id user { id } } }'
+    response = await post(broken_client, query)
+    assert response.status_code == 200
+    assert response.json() == {
+        "data": {"ok": {"id": "s-ok", "user": {"id": "u-1"}}, "broken": None},
+        "errors": [
+            {
+                "message": INTERNAL_MESSAGE,
+                "locations": [{"line": 1, "column": 83}],
+                "path": ["broken", "user"],
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            }
+        ],
+    }
+    # The detail is for operators: in the log, not the response.
+    assert any("INTERNAL_SERVER_ERROR" in r.getMessage() for r in caplog.records)
+    # And the server goes on serving.
+    again = await post(broken_client, '{ session(id: "s-ok") { id } }')
+    assert again.json() == {"data": {"session": {"id": "s-ok"}}}
