@@ -12,7 +12,6 @@ Every error a client sees carries ``extensions.code``:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from enum import StrEnum
@@ -64,16 +63,31 @@ _TOO_COMPLEX = re.compile(
 )
 
 
+# SQLSTATE classes of a database that is away or overloaded: connection exception (08),
+# insufficient resources (53), operator intervention (57: statement timeout, shutdown).
+_UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, the driver error SQLAlchemy wrapped, and what caused each, in turn."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = getattr(current, "orig", None) or current.__cause__
+
+
 def _is_database_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    # Driver-level faults that escape SQLAlchemy's wrapping: refused or dropped connections,
-    # connect timeouts, a PostgreSQL statement_timeout (asyncpg's QueryCanceledError).
-    if isinstance(exc, (OSError, asyncio.TimeoutError, ConnectionError)):
-        return True
-    return type(exc).__name__ in {"QueryCanceledError", "ConnectionDoesNotExistError", "CannotConnectNowError"}
+    for cause in _causes(exc):
+        if isinstance(cause, (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError)):
+            return True
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+            return True
+    return False
 
 
 def classify(error: GraphQLError) -> tuple[ErrorCode, str]:

@@ -5,18 +5,21 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from graphql import GraphQLError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.datastructures import Secret
 
+from db.engine import make_engine
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, BadUserInput, ErrorCode, classify, with_code
 from tests import factories as f
-from tests.conftest import load
+from tests.conftest import POSTGRES_URL, load, postgres_server_url
 from tests.dataset import Dataset
 from tests.helpers import SECRET, post
 
@@ -125,3 +128,32 @@ async def test_an_unexpected_failure_is_masked_and_the_rest_of_the_answer_kept(
     # And the server goes on serving.
     again = await post(broken_client, '{ session(id: "s-ok") { id } }')
     assert again.json() == {"data": {"session": {"id": "s-ok"}}}
+
+
+def test_a_statement_timeout_wrapped_by_sqlalchemy_is_service_unavailable() -> None:
+    # given: the chain SQLAlchemy's asyncpg dialect raises for PostgreSQL's statement_timeout
+    canceled = asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout")
+    driver = RuntimeError("driver error")
+    driver.__cause__ = canceled
+    wrapped = DBAPIError("SELECT 1", {}, driver)
+    # then
+    assert classify(field_error(wrapped)) == (ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
+
+
+def test_a_constraint_error_is_not_mistaken_for_an_outage() -> None:
+    unique = asyncpg.exceptions.UniqueViolationError("duplicate key")
+    wrapped = DBAPIError("INSERT", {}, unique)
+    assert classify(field_error(wrapped)) == (ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
+
+
+if POSTGRES_URL:  # PostgreSQL's statement_timeout; SQLite has none (its busy wait is an OperationalError)
+
+    async def test_a_real_statement_timeout_is_service_unavailable() -> None:
+        engine = make_engine(postgres_server_url(), statement_timeout_ms=50)
+        try:
+            with pytest.raises(DBAPIError) as raised:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT pg_sleep(1)"))
+        finally:
+            await engine.dispose()
+        assert classify(field_error(raised.value)) == (ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
