@@ -48,7 +48,7 @@ def authenticate(authorization: str | None, settings: Settings) -> Claims:
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("Token expired.") from exc
-    except jwt.InvalidTokenError as exc:
+    except jwt.PyJWTError as exc:  # any other refusal, including a key that does not fit the token
         raise Unauthenticated("Invalid token.") from exc
     tenant_id = payload.get("tenant_id")
     if not isinstance(tenant_id, str) or not tenant_id:

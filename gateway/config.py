@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.config import Config
 from starlette.datastructures import Secret
 
@@ -18,6 +20,19 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
 
 class SettingsError(ValueError):
     """The environment does not describe a gateway that can start."""
+
+
+def public_key_algorithm(pem: str) -> str:
+    """RS256 for an RSA public key, ES256 for a P-256 one; anything else is refused."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode())
+    except ValueError as exc:
+        raise SettingsError("GATEWAY_JWT_PUBLIC_KEY is not a PEM public key") from exc
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return "ES256"
+    raise SettingsError("GATEWAY_JWT_PUBLIC_KEY must be an RSA or a P-256 EC public key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +58,10 @@ class Settings:
 
     @property
     def jwt_algorithms(self) -> list[str]:
-        """The algorithms tokens may use: decided by the configured key, never by a token's header."""
-        if self.jwt_public_key is not None:
-            return ["RS256", "ES256"]
-        return ["HS256"]
+        """The one algorithm tokens may use: decided by the configured key, never by a token's header."""
+        if self.jwt_public_key is None:
+            return ["HS256"]
+        return [public_key_algorithm(self.jwt_public_key)]
 
     @property
     def jwt_key(self) -> str:
@@ -68,7 +83,7 @@ class Settings:
 
     def check(self) -> Settings:
         """Fail before serving when no key can verify tokens."""
-        _ = self.jwt_key
+        _ = self.jwt_key, self.jwt_algorithms
         return self
 
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -59,7 +59,7 @@ class MediaSettings:
     """Where recordings live: ``base_url`` + storage key, optionally signed for ``ttl``."""
 
     base_url: str | None = None
-    signing_key: bytes | None = None
+    signing_key: bytes | None = field(default=None, repr=False)
     ttl: timedelta = timedelta(hours=1)
 
 

@@ -7,11 +7,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.config import Limits
 from gateway.errors import ErrorCodes
+from schema.extensions import CachedParser
 from schema.query import Query
 from schema.scalars import DateTime
 
@@ -34,7 +35,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         partial(QueryDepthLimiter, max_depth=limits.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(ParserCache, maxsize=256),  # the cache itself is shared across requests
+        partial(CachedParser, maxsize=256),  # the cache itself is shared across requests
     ]
     return GatewaySchema(
         query=Query,

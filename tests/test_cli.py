@@ -1,0 +1,232 @@
+"""The installed ``sessions-gateway`` console script, run as a real process with an explicit environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import jwt
+import pytest
+
+from tests.helpers import SECRET, token_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+SCRIPT = Path(sys.executable).parent / "sessions-gateway"
+REPO = Path(__file__).resolve().parents[1]
+STARTUP_SECONDS = 15.0
+
+
+def cli_env(**gateway: str) -> dict[str, str]:
+    """A minimal environment: no ``GATEWAY_*`` variable but those given (``JWT_SECRET=...``)."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "SYSTEMROOT") if key in os.environ}
+    env.update({f"GATEWAY_{key}": value for key, value in gateway.items()})
+    return env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(  # noqa: S603  (our own console script, fixed arguments)
+        [str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, timeout=timeout, check=False
+    )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def session_counts(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT tenant_id, count(*) FROM sessions GROUP BY tenant_id").fetchall()
+    conn.close()
+    return {str(tenant): int(count) for tenant, count in rows}
+
+
+def live_sessions(path: Path, tenant_id: str) -> int:
+    with sqlite3.connect(path) as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM sessions WHERE tenant_id = ? AND deleted_at IS NULL", (tenant_id,)
+        ).fetchone()
+    conn.close()
+    return int(count)
+
+
+def test_console_script_is_installed() -> None:
+    assert SCRIPT.is_file(), SCRIPT
+
+
+def test_export_schema_is_the_committed_sdl(tmp_path: Path) -> None:
+    result = run(["export-schema"], cli_env(), tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == (REPO / "schema.graphql").read_bytes()
+
+
+def test_token_prints_a_verifiable_jwt(tmp_path: Path) -> None:
+    before = int(time.time())
+    result = run(["token", "--tenant", "acme", "--ttl", "60"], cli_env(JWT_SECRET=SECRET), tmp_path)
+    after = int(time.time()) + 1
+    assert result.returncode == 0, result.stderr.decode()
+    token = result.stdout.decode().strip()
+    assert token.count(".") == 2
+    assert jwt.get_unverified_header(token)["alg"] == "HS256"
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"require": ["exp", "tenant_id"]})
+    assert claims["tenant_id"] == "acme"
+    assert before + 60 <= claims["exp"] <= after + 60
+    assert "sub" not in claims
+
+
+def test_token_carries_the_subject(tmp_path: Path) -> None:
+    result = run(["token", "--tenant", "acme", "--sub", "user-7"], cli_env(JWT_SECRET=SECRET), tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    claims = jwt.decode(result.stdout.decode().strip(), SECRET, algorithms=["HS256"])
+    assert claims["tenant_id"] == "acme"
+    assert claims["sub"] == "user-7"
+
+
+def test_token_is_not_signed_with_another_secret(tmp_path: Path) -> None:
+    result = run(["token", "--tenant", "acme"], cli_env(JWT_SECRET=SECRET), tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(
+            result.stdout.decode().strip(),
+            "another-secret-that-is-also-long-enough-for-hs256",
+            algorithms=["HS256"],
+        )
+
+
+def test_token_without_secret_fails_cleanly(tmp_path: Path) -> None:
+    result = run(["token", "--tenant", "acme"], cli_env(), tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode != 0
+    assert "GATEWAY_JWT_SECRET" in stderr
+    assert "Traceback" not in stderr
+    assert result.stdout.strip() == b""
+
+
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file made by ``init-db`` then ``seed --tenants 2 --sessions 50``."""
+    workdir = tmp_path_factory.mktemp("cli")
+    path = workdir / "x.db"
+    env = cli_env(DATABASE_URL=sqlite_url(path))
+    init = run(["init-db"], env, workdir)
+    assert init.returncode == 0, init.stderr.decode()
+    seed = run(["seed", "--tenants", "2", "--sessions", "50"], env, workdir)
+    assert seed.returncode == 0, seed.stderr.decode()
+    return path
+
+
+def test_init_db_creates_the_tables(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    result = run(["init-db"], cli_env(DATABASE_URL=sqlite_url(path)), tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    with sqlite3.connect(path) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+    conn.close()
+    assert {"tenants", "users", "tasks", "sessions", "recordings", "procedures", "session_summaries"} <= tables
+
+
+def test_seed_fills_two_tenants_and_reseeding_adds_nothing(seeded_db: Path) -> None:
+    counts = session_counts(seeded_db)
+    assert len(counts) == 2, counts
+    assert sum(counts.values()) == 100
+    assert set(counts.values()) == {50}
+    with sqlite3.connect(seeded_db) as conn:
+        tenants = {row[0] for row in conn.execute("SELECT id FROM tenants")}
+    conn.close()
+    assert tenants == set(counts)
+
+    again = run(
+        ["seed", "--tenants", "2", "--sessions", "50"],
+        cli_env(DATABASE_URL=sqlite_url(seeded_db)),
+        seeded_db.parent,
+    )
+    assert again.returncode == 0, again.stderr.decode()
+    assert session_counts(seeded_db) == counts
+
+
+def test_serve_without_secret_refuses_to_start(tmp_path: Path, seeded_db: Path) -> None:
+    port = free_port()
+    result = run(
+        ["serve", "--host", "127.0.0.1", "--port", str(port)],
+        cli_env(DATABASE_URL=sqlite_url(seeded_db)),
+        tmp_path,
+        timeout=30,
+    )
+    stderr = result.stderr.decode()
+    assert result.returncode != 0
+    assert "GATEWAY_JWT_SECRET" in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.fixture
+def server(tmp_path: Path, seeded_db: Path) -> Iterator[str]:
+    """``sessions-gateway serve`` on a free port of 127.0.0.1; its base URL once ``/healthz`` answers."""
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
+        [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=cli_env(DATABASE_URL=sqlite_url(seeded_db), JWT_SECRET=SECRET),
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"serve exited with {process.returncode}: {(tmp_path / 'serve.log').read_text()}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"serve did not answer /healthz: {(tmp_path / 'serve.log').read_text()}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_serve_answers_over_real_http(server: str, seeded_db: Path) -> None:
+    with httpx.Client(base_url=server, timeout=10) as http:
+        assert http.get("/healthz").status_code == 200
+        assert http.get("/readyz").status_code == 200
+
+        query = "{ sessions(first: 2) { totalCount edges { node { id name status } } } }"
+        response = http.post(
+            "/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token_for('acme')}"}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body
+        sessions = body["data"]["sessions"]
+        assert sessions["totalCount"] == live_sessions(seeded_db, "acme")
+        assert len(sessions["edges"]) == 2
+
+        refused = http.post("/graphql", json={"query": query})
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

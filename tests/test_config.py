@@ -1,0 +1,88 @@
+"""Settings come from GATEWAY_* variables once, and a gateway that cannot work refuses to start."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from gateway.config import DEFAULT_DATABASE_URL, Limits, Settings, SettingsError
+
+
+def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def test_defaults_and_overrides_are_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "GATEWAY_JWT_SECRET": "s" * 40,
+            "GATEWAY_MEDIA_BASE_URL": "https://cdn.example.com/",
+            "GATEWAY_MEDIA_SIGNING_KEY": "media-key",
+            "GATEWAY_MEDIA_URL_TTL_SECONDS": "120",
+            "GATEWAY_MAX_DEPTH": "7",
+            "UNRELATED": "x",
+        }
+    )
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.jwt_algorithms == ["HS256"]
+    assert settings.media.base_url == "https://cdn.example.com/"
+    assert settings.media.signing_key == b"media-key"
+    assert settings.media.ttl == timedelta(seconds=120)
+    assert settings.limits == Limits(max_depth=7)
+    # secrets stay out of reprs and tracebacks
+    assert "s" * 40 not in repr(settings)
+    assert "media-key" not in repr(settings)
+
+
+def test_no_key_means_no_start() -> None:
+    with pytest.raises(SettingsError, match="GATEWAY_JWT_SECRET or GATEWAY_JWT_PUBLIC_KEY"):
+        Settings.from_env({}).check()
+
+
+def test_a_secret_and_a_public_key_together_are_refused() -> None:
+    key = pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    with pytest.raises(SettingsError, match="not both"):
+        Settings.from_env({"GATEWAY_JWT_SECRET": "x" * 40, "GATEWAY_JWT_PUBLIC_KEY": key})
+
+
+@pytest.mark.parametrize(
+    ("key", "algorithm"),
+    [
+        (rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256"),
+        (ec.generate_private_key(ec.SECP256R1()), "ES256"),
+    ],
+)
+def test_the_public_key_decides_the_one_accepted_algorithm(
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, algorithm: str
+) -> None:
+    settings = Settings.from_env({"GATEWAY_JWT_PUBLIC_KEY": pem(key)}).check()
+    assert settings.jwt_algorithms == [algorithm]
+
+
+@pytest.mark.parametrize(
+    "public_key",
+    ["not a key", pem(ec.generate_private_key(ec.SECP384R1()))],
+)
+def test_an_unusable_public_key_is_refused_at_start(public_key: str) -> None:
+    with pytest.raises(SettingsError, match="GATEWAY_JWT_PUBLIC_KEY"):
+        Settings.from_env({"GATEWAY_JWT_PUBLIC_KEY": public_key}).check()
+
+
+def test_a_malformed_number_is_a_settings_error() -> None:
+    with pytest.raises(SettingsError, match="GATEWAY_MAX_DEPTH"):
+        Settings.from_env({"GATEWAY_JWT_SECRET": "x" * 40, "GATEWAY_MAX_DEPTH": "deep"})
+
+
+def test_the_cursor_key_is_stable_and_follows_its_secret() -> None:
+    a = Settings.from_env({"GATEWAY_JWT_SECRET": "a" * 40})
+    assert a.cursor_key == Settings.from_env({"GATEWAY_JWT_SECRET": "a" * 40}).cursor_key
+    assert a.cursor_key != Settings.from_env({"GATEWAY_JWT_SECRET": "b" * 40}).cursor_key
+    explicit = Settings.from_env({"GATEWAY_JWT_SECRET": "a" * 40, "GATEWAY_CURSOR_SECRET": "c" * 40})
+    assert explicit.cursor_key != a.cursor_key

@@ -1,0 +1,323 @@
+"""The HTTP surface: GET queries, GraphiQL, health and readiness, and refusals of bad requests.
+
+Every refusal is GraphQL-shaped JSON whose errors carry a code of the contract, the limits refuse
+before any SQL runs, and the server keeps answering good requests afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from starlette.datastructures import Secret
+
+from gateway.app import create_app
+from gateway.config import Settings
+from tests.dataset import DATA
+from tests.helpers import SECRET, post, token_for
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+CONTRACT_CODES = {
+    "UNAUTHENTICATED",
+    "BAD_USER_INPUT",
+    "QUERY_TOO_COMPLEX",
+    "SERVICE_UNAVAILABLE",
+    "INTERNAL_SERVER_ERROR",
+}
+GOOD_QUERY = "{ sessions(first: 1) { totalCount } }"
+# Fragments of SQL or driver output that must never reach a client.
+LEAKS = re.compile(r"select|from\s+\w|where\s|sqlite|asyncpg|sqlalchemy|traceback|connect call|errno", re.IGNORECASE)
+
+
+def auth(tenant: str = "alpha") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(tenant)}"}
+
+
+def errors_of(response: httpx.Response) -> list[dict[str, Any]]:
+    """The response's errors, after checking it is JSON and each error carries a contract code."""
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert "errors" in body, body
+    errors: list[dict[str, Any]] = body["errors"]
+    assert errors, body
+    for error in errors:
+        assert isinstance(error["message"], str), error
+        assert error.get("extensions", {}).get("code") in CONTRACT_CODES, error
+    return errors
+
+
+def codes_of(response: httpx.Response) -> list[str]:
+    return [e["extensions"]["code"] for e in errors_of(response)]
+
+
+async def assert_still_serving(client: httpx.AsyncClient) -> None:
+    response = await post(client, GOOD_QUERY)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    assert body["data"]["sessions"]["totalCount"] == len(DATA.live_sessions("alpha"))
+
+
+# --- GET, GraphiQL, health ----------------------------------------------------------------------
+
+
+async def test_get_query_with_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "{sessions(first:1){totalCount}}"}, headers=auth("beta"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert "errors" not in body, body
+    assert body["data"]["sessions"]["totalCount"] == len(DATA.live_sessions("beta"))
+
+
+async def test_get_query_with_variables(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/graphql",
+        params={
+            "query": "query Q($n: Int) { sessions(first: $n) { edges { node { id } } } }",
+            "variables": '{"n": 2}',
+        },
+        headers=auth(),
+    )
+    assert response.status_code == 200, response.text
+    edges = response.json()["data"]["sessions"]["edges"]
+    assert [e["node"]["id"] for e in edges] == ["a-04", "a-02"]
+
+
+async def test_get_cannot_run_a_mutation(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", params={"query": "mutation { x }"}, headers=auth())
+    assert response.status_code < 500, response.text
+    assert codes_of(response)
+    await assert_still_serving(client)
+
+
+async def test_graphiql_page_needs_no_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "graphiql" in response.text.lower()
+
+
+async def test_graphiql_is_not_served_for_a_post_without_token(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": GOOD_QUERY}, headers={"Accept": "text/html"})
+    assert response.status_code == 401
+    assert codes_of(response) == ["UNAUTHENTICATED"]
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_readyz_with_database_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_success_is_json(client: httpx.AsyncClient) -> None:
+    response = await post(client, GOOD_QUERY)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"data": {"sessions": {"totalCount": len(DATA.live_sessions("alpha"))}}}
+
+
+# --- unreachable database -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["postgresql-refused", "sqlite-missing-directory"])
+async def down_client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose database cannot be reached: nothing listens on port 1; the directory does not exist."""
+    if request.param == "postgresql-refused":
+        url = "postgresql+asyncpg://root@127.0.0.1:1/none"
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('down') / 'missing' / 'x.db'}"
+    application = create_app(Settings(database_url=url, jwt_secret=Secret(SECRET)))
+    async with LifespanManager(application):
+        transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+async def test_readyz_503_when_database_is_unreachable(down_client: httpx.AsyncClient) -> None:
+    response = await down_client.get("/readyz")
+    assert response.status_code == 503
+    assert (await down_client.get("/healthz")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        GOOD_QUERY,
+        "{ sessions(first: 2) { edges { node { id name user { displayName } } } } }",
+        '{ session(id: "a-01") { id } }',
+        "{ sessionsReport { totalCount } }",
+    ],
+)
+async def test_query_when_database_is_unreachable(down_client: httpx.AsyncClient, query: str) -> None:
+    response = await post(down_client, query)
+    assert response.status_code != 500, response.text
+    errors = errors_of(response)
+    assert {e["extensions"]["code"] for e in errors} == {"SERVICE_UNAVAILABLE"}, errors
+    for error in errors:
+        assert not LEAKS.search(error["message"]), error["message"]
+    assert not LEAKS.search(response.text), response.text
+    # The process keeps running.
+    assert (await down_client.get("/healthz")).status_code == 200
+
+
+# --- refused requests -------------------------------------------------------------------------------
+
+
+async def test_invalid_json_body(client: httpx.AsyncClient, statements: list[str]) -> None:
+    response = await client.post(
+        "/graphql", content=b'{"query": "{ sessions', headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert codes_of(response) == ["BAD_USER_INPUT"]
+    assert "data" not in response.json()
+    assert statements == []
+    await assert_still_serving(client)
+
+
+@pytest.mark.parametrize("body", [{}, {"variables": {}}, {"query": None}, {"query": ""}])
+async def test_body_without_query(client: httpx.AsyncClient, statements: list[str], body: dict[str, Any]) -> None:
+    response = await client.post("/graphql", json=body, headers=auth())
+    assert response.status_code < 500, response.text
+    assert codes_of(response) == ["BAD_USER_INPUT"]
+    assert statements == []
+    await assert_still_serving(client)
+
+
+async def test_body_that_is_not_an_object(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json=["{ sessions { totalCount } }"], headers=auth())
+    assert response.status_code < 500, response.text
+    assert codes_of(response) == ["BAD_USER_INPUT"]
+    await assert_still_serving(client)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ sessions(first: 1) { totalCount ",
+        "{ sessions(first: 1) { totalCount } } }",
+        "query {",
+        "{ sessions(first: 1) { totalCount @ } }",
+        "not graphql at all",
+    ],
+)
+async def test_syntax_error(client: httpx.AsyncClient, statements: list[str], query: str) -> None:
+    response = await post(client, query)
+    assert response.status_code < 500, response.text
+    assert codes_of(response) == ["BAD_USER_INPUT"]
+    assert statements == []
+    await assert_still_serving(client)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ nope }",
+        "{ sessions(first: 1) { totalCount nope } }",
+        "{ sessions(nope: 1) { totalCount } }",
+        "{ sessions(first: 1) }",
+        '{ session(id: "a-01") { id user { nope } } }',
+    ],
+)
+async def test_unknown_field_or_argument(client: httpx.AsyncClient, statements: list[str], query: str) -> None:
+    response = await post(client, query)
+    assert response.status_code < 500, response.text
+    assert set(codes_of(response)) == {"BAD_USER_INPUT"}
+    assert response.json().get("data") is None
+    assert statements == []
+    await assert_still_serving(client)
+
+
+async def test_wrong_variable_type(client: httpx.AsyncClient, statements: list[str]) -> None:
+    response = await post(client, "query Q($n: Int) { sessions(first: $n) { totalCount } }", {"n": "many"})
+    assert response.status_code < 500, response.text
+    assert codes_of(response) == ["BAD_USER_INPUT"]
+    assert statements == []
+
+
+@pytest.mark.parametrize("query", ["mutation { x }", "subscription { x }"])
+async def test_mutation_is_refused_with_a_code(client: httpx.AsyncClient, statements: list[str], query: str) -> None:
+    response = await post(client, query)
+    assert response.status_code < 500, response.text
+    assert codes_of(response)
+    assert response.json().get("data") is None
+    assert statements == []
+    await assert_still_serving(client)
+
+
+async def test_wrong_method(client: httpx.AsyncClient) -> None:
+    response = await client.put("/graphql", json={"query": GOOD_QUERY}, headers=auth())
+    assert 400 <= response.status_code < 500, response.text
+    assert codes_of(response)
+    await assert_still_serving(client)
+
+
+# --- query limits (QUERY_TOO_COMPLEX, no SQL) -------------------------------------------------------
+
+
+def nested(depth: int) -> str:
+    """Fields nested ``depth`` levels below ``sessions { edges { node { user`` (the schema has no cycle)."""
+    inner = "id"
+    for level in range(depth):
+        inner = f"f{level} {{ {inner} }}"
+    return f"{{ sessions(first: 1) {{ edges {{ node {{ user {{ {inner} }} }} }} }} }}"
+
+
+def nested_fragments(depth: int) -> str:
+    """The same nesting, spread across a chain of named fragments."""
+    head = "{ sessions(first: 1) { edges { node { user { ...F0 } } } } }"
+    chain = [f"fragment F{level} on User {{ x{level} {{ ...F{level + 1} }} }}" for level in range(depth)]
+    return "\n".join([head, *chain, f"fragment F{depth} on User {{ id }}"])
+
+
+def aliases(count: int) -> str:
+    return "{ " + " ".join(f"a{i}: sessions(first: 1) {{ totalCount }}" for i in range(count)) + " }"
+
+
+def tokens(fragments: int) -> str:
+    """A valid query of ``11 + 6 * fragments`` tokens that would read the database."""
+    return "{ sessions(first: 1) { totalCount " + "... on SessionConnection { totalCount } " * fragments + "} }"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [nested(12), nested_fragments(12), aliases(31), aliases(100), tokens(350)],
+    ids=["depth", "depth-fragments", "aliases-31", "aliases-100", "tokens"],
+)
+async def test_limits_refuse_before_any_sql(client: httpx.AsyncClient, statements: list[str], query: str) -> None:
+    response = await post(client, query)
+    assert response.status_code < 500, response.text
+    assert "QUERY_TOO_COMPLEX" in codes_of(response)
+    assert response.json().get("data") is None
+    assert statements == []
+    await assert_still_serving(client)
+
+
+async def test_aliases_at_the_limit_run(client: httpx.AsyncClient) -> None:
+    response = await post(client, aliases(30))
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body, body
+    assert len(body["data"]) == 30
+    assert {v["totalCount"] for v in body["data"].values()} == {len(DATA.live_sessions("alpha"))}
+
+
+async def test_many_tokens_under_the_limit_run(client: httpx.AsyncClient) -> None:
+    response = await post(client, tokens(300))
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body, body
+    assert body["data"]["sessions"]["totalCount"] == len(DATA.live_sessions("alpha"))
