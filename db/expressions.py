@@ -53,7 +53,8 @@ class MinTimestamp(ColumnElement[Any]):
     """A constant earlier than any real timestamp: sorts rows without a time last in DESC order.
 
     Rendered as a literal (not a bound parameter) so that an index on an expression using it
-    matches the queries that use it.
+    matches the queries that use it. Not 0001-01-01 00:00 itself: that is ``datetime.min``, which
+    asyncpg binds as ``-infinity``, so a cursor holding it would no longer equal the sentinel.
     """
 
     type = Timestamp()
@@ -62,12 +63,12 @@ class MinTimestamp(ColumnElement[Any]):
 
 @compiles(MinTimestamp, "sqlite")
 def _min_ts_sqlite(element: MinTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
-    return "'0001-01-01T00:00:00+00:00'"
+    return "'0001-01-02T00:00:00+00:00'"
 
 
 @compiles(MinTimestamp, "postgresql")
 def _min_ts_pg(element: MinTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
-    return "CAST('0001-01-01 00:00:00+00' AS TIMESTAMP WITH TIME ZONE)"
+    return "CAST('0001-01-02 00:00:00+00' AS TIMESTAMP WITH TIME ZONE)"
 
 
 class AutoName(FunctionElement[str]):

@@ -13,7 +13,7 @@ from tests.dataset import DATA, Dataset
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-NULL_DATE = datetime(1, 1, 1, tzinfo=UTC)
+NULL_DATE = datetime(1, 1, 2, tzinfo=UTC)
 
 
 def name(s: dict[str, Any], d: Dataset = DATA) -> str:
