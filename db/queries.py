@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Row, Select
+    from sqlalchemy import Column, Row, Select
     from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.sql.expression import ColumnElement
 
 SESSION_COLUMNS = (
     sessions.c.id,
@@ -99,71 +100,55 @@ async def session_by_id(db: AsyncEngine, *, tenant_id: str, session_id: str) -> 
     return rows[0] if rows else None
 
 
+def _keyed(key: Column[str], *columns: ColumnElement[Any], tenant_id: str, keys: Sequence[str]) -> Select[Any]:
+    """``SELECT columns FROM <key's table> WHERE tenant_id = :tenant AND key IN (:keys)``: one loader batch."""
+    table = key.table
+    return select(*columns).where(table.c.tenant_id == tenant_id, key.in_(keys))
+
+
 async def users_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
     # email is personal data: never selected.
-    stmt = select(users.c.id, users.c.display_name).where(users.c.tenant_id == tenant_id, users.c.id.in_(ids))
-    return await _all(db, stmt)
+    return await _all(db, _keyed(users.c.id, users.c.id, users.c.display_name, tenant_id=tenant_id, keys=ids))
 
 
 async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
-    stmt = select(tasks.c.id, tasks.c.source, tasks.c.external_ref, tasks.c.title, tasks.c.status, tasks.c.url).where(
-        tasks.c.tenant_id == tenant_id, tasks.c.id.in_(ids)
-    )
-    return await _all(db, stmt)
+    columns = (tasks.c.id, tasks.c.source, tasks.c.external_ref, tasks.c.title, tasks.c.status, tasks.c.url)
+    return await _all(db, _keyed(tasks.c.id, *columns, tenant_id=tenant_id, keys=ids))
 
 
 async def procedures_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    stmt = (
-        select(
-            procedures.c.id,
-            procedures.c.session_id,
-            procedures.c.position,
-            procedures.c.name,
-            procedures.c.description,
-            procedures.c.video_url,
-        )
-        .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id.in_(session_ids))
-        .order_by(procedures.c.session_id, procedures.c.position)
-    )
+    p = procedures.c
+    stmt = _keyed(
+        p.session_id, p.id, p.session_id, p.position, p.name, p.description, p.video_url,
+        tenant_id=tenant_id, keys=session_ids,
+    ).order_by(p.session_id, p.position)  # fmt: skip
     return await _all(db, stmt)
 
 
 async def procedure_counts_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    stmt = (
-        select(procedures.c.session_id, func.count().label("n"))
-        .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id.in_(session_ids))
-        .group_by(procedures.c.session_id)
-    )
-    return await _all(db, stmt)
+    p = procedures.c
+    stmt = _keyed(p.session_id, p.session_id, func.count().label("n"), tenant_id=tenant_id, keys=session_ids)
+    return await _all(db, stmt.group_by(p.session_id))
 
 
 async def recordings_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    stmt = select(
-        recordings.c.session_id,
-        recordings.c.state,
-        recordings.c.storage_key,
-        recordings.c.legacy_url,
-        recordings.c.legacy_expires_at,
-    ).where(recordings.c.tenant_id == tenant_id, recordings.c.session_id.in_(session_ids))
-    return await _all(db, stmt)
+    r = recordings.c
+    columns = (r.session_id, r.state, r.storage_key, r.legacy_url, r.legacy_expires_at)
+    return await _all(db, _keyed(r.session_id, *columns, tenant_id=tenant_id, keys=session_ids))
 
 
 async def summaries_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    stmt = select(
-        session_summaries.c.session_id,
-        session_summaries.c.score,
-        session_summaries.c.prose,
-        session_summaries.c.trainer_notes,
-    ).where(session_summaries.c.tenant_id == tenant_id, session_summaries.c.session_id.in_(session_ids))
-    return await _all(db, stmt)
+    s = session_summaries.c
+    columns = (s.session_id, s.score, s.prose, s.trainer_notes)
+    return await _all(db, _keyed(s.session_id, *columns, tenant_id=tenant_id, keys=session_ids))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,15 @@
-"""The base of every loader: one tenant, one engine, one request."""
+"""The bases of every loader: one tenant, one engine, one request."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
@@ -28,3 +31,17 @@ class TenantLoader(DataLoader[str, T]):
         super().__init__()
         self.db = db
         self.tenant_id = tenant_id
+
+
+class RowByKeyLoader(TenantLoader["Row[Any] | None"]):
+    """One row per key, found by the row's ``key_column``; ``None`` where there is none."""
+
+    key_column: ClassVar[str]
+
+    async def fetch(self, keys: Sequence[str]) -> Sequence[Row[Any]]:
+        raise NotImplementedError
+
+    async def batch_load_fn(self, keys: list[str]) -> list[Row[Any] | None]:
+        rows = await self.fetch(keys)
+        by_key = {getattr(row, self.key_column): row for row in rows}
+        return [by_key.get(key) for key in keys]

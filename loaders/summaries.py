@@ -3,16 +3,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from db import queries
-from loaders.base import TenantLoader
+from loaders.base import RowByKeyLoader
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Row
 
 
-class SummaryBySessionIdLoader(TenantLoader["Row[Any] | None"]):
+class SummaryBySessionIdLoader(RowByKeyLoader):
     """The session's summary row; ``None`` where the Core App wrote none."""
 
-    async def batch_load_fn(self, keys: list[str]) -> list[Row[Any] | None]:
-        rows = await queries.summaries_by_session_ids(self.db, tenant_id=self.tenant_id, session_ids=keys)
-        by_session = {row.session_id: row for row in rows}
-        return [by_session.get(key) for key in keys]
+    key_column = "session_id"
+
+    async def fetch(self, keys: Sequence[str]) -> Sequence[Row[Any]]:
+        return await queries.summaries_by_session_ids(self.db, tenant_id=self.tenant_id, session_ids=keys)

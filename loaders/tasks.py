@@ -3,14 +3,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from db import queries
-from loaders.base import TenantLoader
+from loaders.base import RowByKeyLoader
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Row
 
 
-class TaskByIdLoader(TenantLoader["Row[Any] | None"]):
-    async def batch_load_fn(self, keys: list[str]) -> list[Row[Any] | None]:
-        rows = await queries.tasks_by_ids(self.db, tenant_id=self.tenant_id, ids=keys)
-        by_id = {row.id: row for row in rows}
-        return [by_id.get(key) for key in keys]
+class TaskByIdLoader(RowByKeyLoader):
+    key_column = "id"
+
+    async def fetch(self, keys: Sequence[str]) -> Sequence[Row[Any]]:
+        return await queries.tasks_by_ids(self.db, tenant_id=self.tenant_id, ids=keys)

@@ -11,6 +11,22 @@ import jwt
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 
 
+class Between:
+    """Equal to any int in ``[low, high]``: a value that depends on the request's clock."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low = low
+        self.high = high
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is int and self.low <= other <= self.high
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Between({self.low}, {self.high})"
+
+
 def token_for(tenant_id: str | None, *, secret: str = SECRET, ttl: int = 300, **claims: Any) -> str:
     payload: dict[str, Any] = {"exp": int(time.time()) + ttl, **claims}
     if tenant_id is not None:

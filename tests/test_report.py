@@ -9,7 +9,7 @@ import pytest
 
 from tests import oracle
 from tests.dataset import DATA
-from tests.helpers import gql
+from tests.helpers import Between, gql
 
 if TYPE_CHECKING:
     import httpx
@@ -28,22 +28,6 @@ query ($filter: SessionFilter) {
 """
 STATUSES = ("COMPLETED", "IN_PROGRESS", "FAILED")
 ROLES = ("TRAINER", "TRAINEE")
-
-
-class Between:
-    """Equal to any int in ``[low, high]``: a value that depends on the request's clock."""
-
-    def __init__(self, low: int, high: int) -> None:
-        self.low = low
-        self.high = high
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is int and self.low <= other <= self.high
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Between({self.low}, {self.high})"
 
 
 def duration_at(s: dict[str, Any], now: datetime) -> int | None:

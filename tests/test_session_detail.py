@@ -17,7 +17,7 @@ from starlette.datastructures import Secret
 from gateway.app import create_app
 from gateway.config import Settings
 from resolvers.naming import MediaSettings
-from tests.helpers import SECRET, gql, gql_error, post, token_for
+from tests.helpers import SECRET, Between, gql, gql_error, post, token_for
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -34,22 +34,6 @@ SESSION_FIELDS = """
 DETAIL = f"query ($id: ID!) {{ session(id: $id) {{ {SESSION_FIELDS} }} }}"
 
 A04_STARTED = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
-
-
-class Between:
-    """Equal to any int in ``[low, high]``: a value that depends on the request's clock."""
-
-    def __init__(self, low: int, high: int) -> None:
-        self.low = low
-        self.high = high
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is int and self.low <= other <= self.high
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Between({self.low}, {self.high})"
 
 
 def elapsed(start: datetime, now: datetime) -> int:
