@@ -6,7 +6,8 @@ fields and loader batches never share a connection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, literal, select
@@ -151,60 +152,76 @@ async def summaries_by_session_ids(
     return await _all(db, _keyed(s.session_id, *columns, tenant_id=tenant_id, keys=session_ids))
 
 
+class ReportPart(Enum):
+    """Aggregates ``report`` computes only when asked for: each costs work over every matching row."""
+
+    BY_STATUS = "by_status"
+    BY_ROLE = "by_role"
+    DURATION = "duration"
+    AVERAGE_SCORE = "average_score"
+    PROCEDURE_COUNT = "procedure_count"
+
+
 @dataclass(frozen=True, slots=True)
 class ReportTotals:
+    computed: frozenset[ReportPart]
     total_count: int
-    by_status: dict[str, int]
-    by_role: dict[str, int]
-    average_score: float | None
-    total_duration_seconds: int
-    procedure_count: int
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_role: dict[str, int] = field(default_factory=dict)
+    average_score: float | None = None
+    total_duration_seconds: int = 0
+    procedure_count: int = 0
+
+    def require(self, part: ReportPart) -> None:
+        """Refuse to answer from a part that was not computed (rather than answer a default)."""
+        if part not in self.computed:
+            raise LookupError(f"report part {part.value} was not computed")
 
 
-async def report(db: AsyncEngine, *, tenant_id: str, filter_: SessionFilter, now: datetime) -> ReportTotals:
-    """Every aggregate of ``sessionsReport`` in one statement over the matching sessions."""
-    matched = (
-        select(
-            sessions.c.id,
-            sessions.c.status,
-            sessions.c.role,
-            displayed_duration(now).label("duration"),
-        )
-        .where(*session_where(tenant_id, filter_))
-        .cte("matched")
-    )
+async def report(
+    db: AsyncEngine,
+    *,
+    tenant_id: str,
+    filter_: SessionFilter,
+    now: datetime,
+    parts: frozenset[ReportPart] = frozenset(ReportPart),
+) -> ReportTotals:
+    """``sessionsReport``'s aggregates over the matching sessions, in one statement.
+
+    The count is always computed; each of ``parts`` adds its aggregate (and nothing else does).
+    """
+    matched_columns: list[ColumnElement[Any]] = [sessions.c.id, sessions.c.status, sessions.c.role]
+    if ReportPart.DURATION in parts:
+        matched_columns.append(displayed_duration(now).label("duration"))
+    matched = select(*matched_columns).where(*session_where(tenant_id, filter_)).cte("matched")
     matched_ids = select(matched.c.id)
-    average_score = (
-        select(func.avg(session_summaries.c.score))
-        .where(session_summaries.c.tenant_id == tenant_id, session_summaries.c.session_id.in_(matched_ids))
-        .scalar_subquery()
-    )
-    procedure_count = (
-        select(func.count())
-        .select_from(procedures)
-        .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id.in_(matched_ids))
-        .scalar_subquery()
-    )
 
     def count_where(column: Any, value: str) -> Any:
         return func.coalesce(func.sum(case((column == value, 1), else_=0)), 0).label(f"{column.name}_{value}")
 
-    stmt = select(
-        func.count().label("total"),
-        *(count_where(matched.c.status, s) for s in STATUSES),
-        *(count_where(matched.c.role, r) for r in ROLES),
-        func.coalesce(func.sum(matched.c.duration), literal(0)).label("duration"),
-        average_score.label("average_score"),
-        procedure_count.label("procedure_count"),
-    ).select_from(matched)
-    row = (await _all(db, stmt))[0]
-    m = row._mapping
-    avg = m["average_score"]
+    columns: list[Any] = [func.count().label("total")]
+    if ReportPart.BY_STATUS in parts:
+        columns += [count_where(matched.c.status, s) for s in STATUSES]
+    if ReportPart.BY_ROLE in parts:
+        columns += [count_where(matched.c.role, r) for r in ROLES]
+    if ReportPart.DURATION in parts:
+        columns.append(func.coalesce(func.sum(matched.c.duration), literal(0)).label("duration"))
+    if ReportPart.AVERAGE_SCORE in parts:
+        s = session_summaries.c
+        average = select(func.avg(s.score)).where(s.tenant_id == tenant_id, s.session_id.in_(matched_ids))
+        columns.append(average.scalar_subquery().label("average_score"))
+    if ReportPart.PROCEDURE_COUNT in parts:
+        p = procedures.c
+        count = select(func.count()).where(p.tenant_id == tenant_id, p.session_id.in_(matched_ids))
+        columns.append(count.scalar_subquery().label("procedure_count"))
+    m = (await _all(db, select(*columns).select_from(matched)))[0]._mapping
+    avg = m.get("average_score")
     return ReportTotals(
+        computed=parts,
         total_count=int(m["total"]),
-        by_status={s: int(m[f"status_{s}"]) for s in STATUSES},
-        by_role={r: int(m[f"role_{r}"]) for r in ROLES},
+        by_status={s: int(m[f"status_{s}"]) for s in STATUSES} if ReportPart.BY_STATUS in parts else {},
+        by_role={r: int(m[f"role_{r}"]) for r in ROLES} if ReportPart.BY_ROLE in parts else {},
         average_score=None if avg is None else float(avg),
-        total_duration_seconds=int(m["duration"]),
-        procedure_count=int(m["procedure_count"]),
+        total_duration_seconds=int(m.get("duration", 0)),
+        procedure_count=int(m.get("procedure_count", 0)),
     )

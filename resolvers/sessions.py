@@ -8,8 +8,9 @@ from db import queries
 from db.filters import SessionOrder
 from resolvers.inputs import check_id
 from resolvers.pagination import CursorCodec, page_request
+from resolvers.selection import selected_subfields
 from schema.connection import PageInfo, SessionConnection, SessionEdge
-from schema.report import SessionsReport
+from schema.report import PART_OF_FIELD, SessionsReport
 from schema.session import Session
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ async def get_session(info: Info, session_id: str) -> Session | None:
 
 
 async def sessions_report(info: Info, *, filter_: SessionFilter) -> SessionsReport:
+    """One statement, computing only the aggregates the client selected."""
     ctx = info.context
-    totals = await queries.report(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_, now=ctx.now)
+    parts = frozenset(PART_OF_FIELD[name] for name in selected_subfields(info) if name in PART_OF_FIELD)
+    totals = await queries.report(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_, now=ctx.now, parts=parts)
     return SessionsReport(totals=totals)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from db.queries import ReportPart, ReportTotals
 from tests import oracle
 from tests.dataset import DATA
 from tests.helpers import Between, gql
@@ -279,3 +280,43 @@ async def test_report_is_at_most_two_tenant_scoped_statements(
     assert 1 <= len(statements) <= 2, statements
     for statement in statements:
         assert "tenant_id" in statement, statement
+
+
+async def test_only_the_selected_aggregates_are_computed(client: httpx.AsyncClient, statements: list[str]) -> None:
+    # when: only the count is asked for
+    data = await gql(client, "{ sessionsReport { totalCount } }")
+    # then: one statement, without the per-row work of the other aggregates
+    assert data == {"sessionsReport": {"totalCount": len(oracle.ordered_ids("alpha"))}}
+    assert len(statements) == 1
+    sql = statements[0].lower()
+    assert "avg(" not in sql
+    assert "procedures" not in sql
+    assert "sum(" not in sql
+
+
+async def test_aggregates_selected_through_fragments_are_computed(
+    client: httpx.AsyncClient, statements: list[str]
+) -> None:
+    query = """
+    query { sessionsReport(filter: {status: FAILED}) { ...Scores ... on SessionsReport { procedureCount } } }
+    fragment Scores on SessionsReport { averageScore }
+    """
+    data = await gql(client, query)
+    failed = [s for s in DATA.live_sessions("alpha") if s["status"] == "failed"]
+    failed_ids = {s["id"] for s in failed}
+    scores = [x["score"] for x in DATA.session_summaries if x["session_id"] in failed_ids and x["score"] is not None]
+    assert data == {
+        "sessionsReport": {
+            "averageScore": sum(scores) / len(scores),
+            "procedureCount": sum(1 for p in DATA.procedures if p["session_id"] in failed_ids),
+        }
+    }
+    assert len(statements) == 1
+    assert "avg(" in statements[0].lower()
+
+
+def test_a_part_that_was_not_computed_is_never_answered_with_a_default() -> None:
+    totals = ReportTotals(computed=frozenset({ReportPart.BY_ROLE}), total_count=3, by_role={"trainer": 1, "trainee": 2})
+    totals.require(ReportPart.BY_ROLE)
+    with pytest.raises(LookupError, match="average_score"):
+        totals.require(ReportPart.AVERAGE_SCORE)
