@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 MEDIA = MediaSettings(base_url="https://media.example.com/")
+READINESS_PROBE = "SELECT 1"  # /readyz: touches no table
 
 
 def postgres_server_url() -> str:
@@ -107,9 +108,19 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app every HTTP test talks to; on the way out, an audit of every statement it sent."""
     application = create_app(settings)
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
     async with LifespanManager(application):
+        event.listen(application.state.engine.sync_engine, "before_cursor_execute", record)
         yield application
+    unscoped = [s for s in sent if "tenant_id" not in s and s != READINESS_PROBE]
+    assert sent, "the audit saw no statement: is the listener attached?"
+    assert not unscoped, f"statements without a tenant filter: {unscoped}"
 
 
 @pytest.fixture(scope="session")
