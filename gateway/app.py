@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from db.engine import make_engine
+from gateway.config import Settings
 from gateway.view import GraphQLView
 from schema import build_schema
 
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from starlette.requests import Request
-
-    from gateway.config import Settings
 
 logger = logging.getLogger("gateway.app")
 READY_TIMEOUT_SECONDS = 2.0
@@ -66,6 +65,4 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_env() -> Starlette:
     """The app for ``serve``: settings from ``GATEWAY_*`` (uvicorn's factory, once per worker)."""
-    from gateway.config import Settings  # noqa: PLC0415
-
     return create_app(Settings.from_env())

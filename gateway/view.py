@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
 
     from gateway.config import Settings
 
-logger = logging.getLogger("gateway.view")
-
 
 class GraphQLView(GraphQL[Context, None]):
     """Every request but GraphiQL's page needs a valid bearer token; its tenant scopes the context."""
@@ -31,6 +28,7 @@ class GraphQLView(GraphQL[Context, None]):
     def __init__(self, schema: Any, settings: Settings) -> None:
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
         self.settings = settings
+        self.cursor_key = settings.cursor_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
@@ -54,12 +52,11 @@ class GraphQLView(GraphQL[Context, None]):
             return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        app_state = request.app.state
         return Context.for_request(
             tenant_id=request.state.claims.tenant_id,
-            db=app_state.engine,
+            db=request.app.state.engine,
             media=self.settings.media,
-            cursor_key=self.settings.cursor_key,
+            cursor_key=self.cursor_key,
         )
 
     def encode_json(self, data: object) -> bytes:
