@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import sys
@@ -23,6 +24,8 @@ DEMO_MEDIA_BASE_URL = "https://media.example.com"
 def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn  # noqa: PLC0415  (only the serving commands need it)
 
+    # The gateway's own loggers (masked errors, readiness failures) go where uvicorn's do.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     uvicorn.run(
         app_or_path,  # type: ignore[arg-type]
         host=host,
