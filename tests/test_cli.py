@@ -174,6 +174,24 @@ def test_serve_without_secret_refuses_to_start(tmp_path: Path, seeded_db: Path) 
     assert "Traceback" not in stderr
 
 
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], base: str, log: Path, seconds: float = STARTUP_SECONDS
+) -> None:
+    """Return once ``base`` answers ``/healthz``; fail with the process's log if it exits or never answers."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the process exited with {process.returncode}: {log.read_text()}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"no answer from {base}/healthz: {log.read_text()}")
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def server(tmp_path: Path, seeded_db: Path) -> Iterator[str]:
     """``sessions-gateway serve`` on a free port of 127.0.0.1; its base URL once ``/healthz`` answers."""
@@ -188,18 +206,7 @@ def server(tmp_path: Path, seeded_db: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited with {process.returncode}: {(tmp_path / 'serve.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not answer /healthz: {(tmp_path / 'serve.log').read_text()}")
-            time.sleep(0.1)
+        wait_until_healthy(process, base, tmp_path / "serve.log")
         yield base
     finally:
         process.terminate()

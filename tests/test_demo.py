@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from typing import TYPE_CHECKING
 
 import httpx
-import pytest
 
-from tests.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port
+from tests.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, wait_until_healthy
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,20 +23,7 @@ DEMO_QUERY = """
 """
 
 
-def wait_for_demo(process: subprocess.Popen[bytes], log: Path, base: str) -> str:
-    """The bearer token the demo printed, once its server answers."""
-    deadline = time.monotonic() + STARTUP_SECONDS + 30  # it seeds first
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"demo exited with {process.returncode}: {log.read_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"demo did not answer: {log.read_text()}")
-        time.sleep(0.2)
+def printed_token(log: Path) -> str:
     match = re.search(r'"Authorization": "Bearer ([\w.-]+)"', log.read_text())
     assert match, log.read_text()
     return match.group(1)
@@ -57,7 +42,8 @@ def test_demo_builds_its_database_prints_a_working_token_and_serves(tmp_path: Pa
             stderr=subprocess.STDOUT,
         )
         try:
-            token = wait_for_demo(process, log_path, base)
+            wait_until_healthy(process, base, log_path, STARTUP_SECONDS + 30)  # it seeds first
+            token = printed_token(log_path)
             response = httpx.post(
                 f"{base}/graphql", json={"query": DEMO_QUERY}, headers={"Authorization": f"Bearer {token}"}, timeout=10
             )
