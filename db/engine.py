@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import db.indexes  # noqa: F401  (registers the gateway's indexes on the metadata)
@@ -27,6 +28,17 @@ def _lower(value: str | None) -> str | None:
     return None if value is None else value.lower()
 
 
+def check_url(url: str) -> None:
+    """Refuse a URL of a database or driver the gateway does not speak, before anything connects."""
+    try:
+        drivername = make_url(url).drivername
+    except ArgumentError as exc:  # not a URL at all
+        raise UnsupportedDatabaseURL(f"malformed database URL: {exc}") from exc
+    if drivername not in SUPPORTED_DRIVERS:
+        msg = f"unsupported database URL scheme {drivername!r}: use one of {', '.join(SUPPORTED_DRIVERS)}"
+        raise UnsupportedDatabaseURL(msg)
+
+
 def make_engine(url: str, *, read_only: bool = True, statement_timeout_ms: int = 15_000) -> AsyncEngine:
     """An async engine for ``url``.
 
@@ -34,10 +46,8 @@ def make_engine(url: str, *, read_only: bool = True, statement_timeout_ms: int =
     ``query_only`` pragma, PostgreSQL's ``default_transaction_read_only``. They also run in
     autocommit mode: a read needs no BEGIN/ROLLBACK round trips of its own.
     """
+    check_url(url)
     parsed = make_url(url)
-    if parsed.drivername not in SUPPORTED_DRIVERS:
-        msg = f"unsupported database URL scheme {parsed.drivername!r}: use one of {', '.join(SUPPORTED_DRIVERS)}"
-        raise UnsupportedDatabaseURL(msg)
     kwargs: dict[str, Any] = {}
     if parsed.drivername.startswith("postgresql"):
         settings = {"statement_timeout": str(statement_timeout_ms), "application_name": "sessions-gateway"}

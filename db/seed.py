@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from tqdm import tqdm
 
 from db.tables import procedures, recordings, session_summaries, sessions, tasks, tenants, users
@@ -381,8 +381,3 @@ async def seed(
         created.append(tenant_id)
     bar.close()
     return SeedReport(tenant_ids=created, sessions=len(created) * sessions_per_tenant, skipped_tenants=skipped)
-
-
-async def count_sessions_total(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(select(func.count()).select_from(sessions))).scalar_one())

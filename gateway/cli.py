@@ -10,6 +10,7 @@ import secrets
 import sys
 from typing import TYPE_CHECKING
 
+from db.engine import UnsupportedDatabaseURL
 from gateway.config import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -162,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)
-    except SettingsError as exc:
+    except (SettingsError, UnsupportedDatabaseURL) as exc:
         print(f"sessions-gateway: {exc}", file=sys.stderr)
         code = 2
     raise SystemExit(code)

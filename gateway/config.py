@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.config import Config
 from starlette.datastructures import Secret
 
+from db.engine import UnsupportedDatabaseURL, check_url
 from resolvers.naming import MediaSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
@@ -82,8 +83,12 @@ class Settings:
         return hashlib.sha256(b"sessions-gateway cursor\x00" + material.encode()).digest()
 
     def check(self) -> Settings:
-        """Fail before serving when no key can verify tokens."""
+        """Fail before serving when no key can verify tokens or the database URL is not one we speak."""
         _ = self.jwt_key, self.jwt_algorithms
+        try:
+            check_url(self.database_url)
+        except UnsupportedDatabaseURL as exc:
+            raise SettingsError(f"GATEWAY_DATABASE_URL: {exc}") from exc
         return self
 
     @classmethod

@@ -237,3 +237,11 @@ def test_serve_answers_over_real_http(server: str, seeded_db: Path) -> None:
         refused = http.post("/graphql", json={"query": query})
         assert refused.status_code == 401
         assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_init_db_with_an_unsupported_url_says_so_without_a_traceback(tmp_path: Path) -> None:
+    result = run(["init-db"], cli_env(DATABASE_URL="mysql+aiomysql://root@127.0.0.1/db"), tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2
+    assert "unsupported database URL scheme 'mysql+aiomysql'" in stderr
+    assert "Traceback" not in stderr

@@ -86,3 +86,10 @@ def test_the_cursor_key_is_stable_and_follows_its_secret() -> None:
     assert a.cursor_key != Settings.from_env({"GATEWAY_JWT_SECRET": "b" * 40}).cursor_key
     explicit = Settings.from_env({"GATEWAY_JWT_SECRET": "a" * 40, "GATEWAY_CURSOR_SECRET": "c" * 40})
     assert explicit.cursor_key != a.cursor_key
+
+
+@pytest.mark.parametrize("url", ["mysql+aiomysql://root@127.0.0.1/db", "sqlite:///sync-driver.db", "not a url"])
+def test_a_database_url_the_gateway_does_not_speak_is_refused_at_start(url: str) -> None:
+    settings = Settings.from_env({"GATEWAY_JWT_SECRET": "x" * 40, "GATEWAY_DATABASE_URL": url})
+    with pytest.raises(SettingsError, match="GATEWAY_DATABASE_URL"):
+        settings.check()

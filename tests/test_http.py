@@ -321,3 +321,17 @@ async def test_many_tokens_under_the_limit_run(client: httpx.AsyncClient) -> Non
     body = response.json()
     assert "errors" not in body, body
     assert body["data"]["sessions"]["totalCount"] == len(DATA.live_sessions("alpha"))
+
+
+async def test_with_graphiql_switched_off_a_browser_gets_the_401_body_not_a_page(database_url: str) -> None:
+    app = create_app(Settings(database_url=database_url, jwt_secret=Secret(SECRET), graphiql=False))
+    transport = httpx.ASGITransport(app=app)
+    async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        with_token = await http.get(
+            "/graphql", headers={"Accept": "text/html", "Authorization": f"Bearer {token_for('alpha')}"}
+        )
+    assert page.status_code == 401
+    assert page.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert with_token.status_code == 404
+    assert with_token.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -506,6 +506,22 @@ async def test_malformed_user_id_is_bad_user_input(client: httpx.AsyncClient, va
     assert body.get("data") is None
 
 
+@pytest.mark.parametrize("entry", ["sessionsReport", "sessions"])
+async def test_an_overlong_search_is_bad_user_input(client: httpx.AsyncClient, entry: str) -> None:
+    # given: 200 characters are allowed, 201 are not
+    fields = "totalCount" if entry == "sessionsReport" else "totalCount edges { node { id } }"
+    query = f"query ($s: String) {{ {entry}(filter: {{search: $s}}) {{ {fields} }} }}"
+    assert (await gql(client, query, {"s": "z" * 200}))[entry]["totalCount"] == 0
+
+    # when
+    code, body = await gql_error(client, query, {"s": "z" * 201})
+
+    # then
+    assert code == "BAD_USER_INPUT"
+    assert "search" in body["errors"][0]["message"]
+    assert body.get("data") is None
+
+
 async def test_malformed_user_id_inline_is_bad_user_input(client: httpx.AsyncClient) -> None:
     # given
     query = '{ sessions(filter: {userId: "a ann"}) { totalCount edges { node { id } } } }'
