@@ -34,6 +34,10 @@ def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> No
         workers=workers,
         factory=isinstance(app_or_path, str),
         log_level="info",
+        # uvicorn's access line costs more than a sessions page; failures are logged by the gateway.
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
         proxy_headers=False,
     )
 

@@ -56,6 +56,8 @@ class Settings:
     statement_timeout_ms: int = 15_000
     limits: Limits = field(default_factory=Limits)
     graphiql: bool = True
+    # Run validated queries the compiler knows through compiled plans; off: Strawberry's executor only.
+    compiled_plans: bool = True
 
     @property
     def jwt_algorithms(self) -> list[str]:
@@ -109,6 +111,7 @@ class Settings:
                 max_tokens=config("MAX_TOKENS", cast=int, default=default.max_tokens),
             )
             graphiql = config("GRAPHIQL", cast=bool, default=True)
+            compiled_plans = config("COMPILED_PLANS", cast=bool, default=True)
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
         return cls(
@@ -124,4 +127,5 @@ class Settings:
             statement_timeout_ms=timeout,
             limits=limits,
             graphiql=graphiql,
+            compiled_plans=compiled_plans,
         )

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from resolvers.naming import MediaSettings
 
 
+def clock() -> datetime:
+    """The request clock (a module-level function, so tests can pin it)."""
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What one request's resolvers may use: its tenant, the engine, its loaders, its clock.
@@ -39,7 +44,7 @@ class Context:
             loaders=Loaders.for_request(db, tenant_id),
             media=media,
             cursor_key=cursor_key,
-            now=datetime.now(UTC),
+            now=clock(),
         )
 
 

@@ -6,6 +6,8 @@ database of its own there and drops it at the end. Without it the suite runs on 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -106,9 +108,9 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, jwt_secret=Secret(SECRET), media=MEDIA)
 
 
-@pytest.fixture(scope="session")
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    """The app every HTTP test talks to; on the way out, an audit of every statement it sent."""
+@contextlib.asynccontextmanager
+async def audited(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app, running; on the way out, an audit of every statement it sent."""
     application = create_app(settings)
     sent: list[str] = []
 
@@ -123,10 +125,36 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
     assert not unscoped, f"statements without a tenant filter: {unscoped}"
 
 
-@pytest.fixture(scope="session")
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app every HTTP test talks to (compiled plans on, as served by default)."""
+    async with audited(settings) as application:
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(app) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def executor_app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The same app with compiled plans off: every query runs through Strawberry's executor."""
+    async with audited(dataclasses.replace(settings, compiled_plans=False)) as application:
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def executor_client(executor_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(executor_app) as http:
         yield http
 
 
