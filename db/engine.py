@@ -54,7 +54,7 @@ def make_engine(url: str, *, read_only: bool = True, statement_timeout_ms: int =
         if read_only:
             settings["default_transaction_read_only"] = "on"
         kwargs["connect_args"] = {"server_settings": settings, "timeout": 5}
-        kwargs["pool_size"] = 10
+        kwargs["pool_size"] = 20  # a loaded worker holds several statements in flight per request
         kwargs["max_overflow"] = 10
         kwargs["pool_timeout"] = 5
         if read_only:

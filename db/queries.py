@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import ARRAY, Text, any_, bindparam, case, func, literal, select
 
 from db.filters import SessionFilter, SessionOrder, displayed_duration, keyset_order, seek, session_where
 from db.tables import procedures, recordings, session_summaries, sessions, tasks, users
@@ -101,55 +102,83 @@ async def session_by_id(db: AsyncEngine, *, tenant_id: str, session_id: str) -> 
     return rows[0] if rows else None
 
 
-def _keyed(key: Column[str], *columns: ColumnElement[Any], tenant_id: str, keys: Sequence[str]) -> Select[Any]:
-    """``SELECT columns FROM <key's table> WHERE tenant_id = :tenant AND key IN (:keys)``: one loader batch."""
-    table = key.table
-    return select(*columns).where(table.c.tenant_id == tenant_id, key.in_(keys))
+def _keys_match(key: Column[str], dialect: str) -> ColumnElement[bool]:
+    """``key`` is one of the bound ``:keys``.
+
+    On PostgreSQL one array parameter: one statement text whatever the batch size, so the
+    connection's prepared statement is reused. Elsewhere an expanding ``IN``.
+    """
+    if dialect == "postgresql":
+        return key == any_(bindparam("keys", type_=ARRAY(Text())))
+    return key.in_(bindparam("keys", expanding=True))
+
+
+@cache
+def _keyed(name: str, dialect: str) -> Select[Any]:
+    """One loader batch: ``SELECT ... FROM <table> WHERE tenant_id = :tenant_id AND <key> IN :keys``.
+
+    Built once per dialect: each execution only binds ``tenant_id`` and ``keys``.
+    """
+    key, columns = _BATCHES[name]
+    stmt = select(*columns).where(key.table.c.tenant_id == bindparam("tenant_id"), _keys_match(key, dialect))
+    if name == "procedures":
+        stmt = stmt.order_by(procedures.c.session_id, procedures.c.position)
+    elif name == "procedure_counts":
+        stmt = stmt.group_by(procedures.c.session_id)
+    return stmt
+
+
+_p, _t, _r, _s = procedures.c, tasks.c, recordings.c, session_summaries.c
+# Each batch: the key column and the columns selected.
+_BATCHES: dict[str, tuple[Column[str], tuple[ColumnElement[Any], ...]]] = {
+    "users": (users.c.id, (users.c.id, users.c.display_name)),  # email is personal data: never selected
+    "tasks": (_t.id, (_t.id, _t.source, _t.external_ref, _t.title, _t.status, _t.url)),
+    "procedures": (_p.session_id, (_p.id, _p.session_id, _p.position, _p.name, _p.description, _p.video_url)),
+    "procedure_counts": (_p.session_id, (_p.session_id, func.count().label("n"))),
+    "recordings": (_r.session_id, (_r.session_id, _r.state, _r.storage_key, _r.legacy_url, _r.legacy_expires_at)),
+    "summaries": (_s.session_id, (_s.session_id, _s.score, _s.prose, _s.trainer_notes)),
+}
+
+
+async def _batch(db: AsyncEngine, name: str, *, tenant_id: str, keys: Sequence[str]) -> Sequence[Row[Any]]:
+    stmt = _keyed(name, db.dialect.name)
+    async with db.connect() as conn:
+        rows: Sequence[Row[Any]] = (await conn.execute(stmt, {"tenant_id": tenant_id, "keys": list(keys)})).all()
+    return rows
 
 
 async def users_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
-    # email is personal data: never selected.
-    return await _all(db, _keyed(users.c.id, users.c.id, users.c.display_name, tenant_id=tenant_id, keys=ids))
+    return await _batch(db, "users", tenant_id=tenant_id, keys=ids)
 
 
 async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
-    columns = (tasks.c.id, tasks.c.source, tasks.c.external_ref, tasks.c.title, tasks.c.status, tasks.c.url)
-    return await _all(db, _keyed(tasks.c.id, *columns, tenant_id=tenant_id, keys=ids))
+    return await _batch(db, "tasks", tenant_id=tenant_id, keys=ids)
 
 
 async def procedures_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    p = procedures.c
-    stmt = _keyed(
-        p.session_id, p.id, p.session_id, p.position, p.name, p.description, p.video_url,
-        tenant_id=tenant_id, keys=session_ids,
-    ).order_by(p.session_id, p.position)  # fmt: skip
-    return await _all(db, stmt)
+    """Ordered by (session_id, position)."""
+    return await _batch(db, "procedures", tenant_id=tenant_id, keys=session_ids)
 
 
 async def procedure_counts_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    p = procedures.c
-    stmt = _keyed(p.session_id, p.session_id, func.count().label("n"), tenant_id=tenant_id, keys=session_ids)
-    return await _all(db, stmt.group_by(p.session_id))
+    """``(session_id, n)`` for each session that has procedures."""
+    return await _batch(db, "procedure_counts", tenant_id=tenant_id, keys=session_ids)
 
 
 async def recordings_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    r = recordings.c
-    columns = (r.session_id, r.state, r.storage_key, r.legacy_url, r.legacy_expires_at)
-    return await _all(db, _keyed(r.session_id, *columns, tenant_id=tenant_id, keys=session_ids))
+    return await _batch(db, "recordings", tenant_id=tenant_id, keys=session_ids)
 
 
 async def summaries_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
 ) -> Sequence[Row[Any]]:
-    s = session_summaries.c
-    columns = (s.session_id, s.score, s.prose, s.trainer_notes)
-    return await _all(db, _keyed(s.session_id, *columns, tenant_id=tenant_id, keys=session_ids))
+    return await _batch(db, "summaries", tenant_id=tenant_id, keys=session_ids)
 
 
 class ReportPart(Enum):

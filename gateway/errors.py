@@ -78,7 +78,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = getattr(current, "orig", None) or current.__cause__
 
 
-def _is_database_failure(exc: BaseException) -> bool:
+def is_database_failure(exc: BaseException) -> bool:
     for cause in _causes(exc):
         if isinstance(cause, (OperationalError, InterfaceError, PoolTimeoutError, OSError, TimeoutError)):
             return True
@@ -100,7 +100,7 @@ def classify(error: GraphQLError) -> tuple[ErrorCode, str]:
         if _TOO_COMPLEX.search(error.message):
             return ErrorCode.QUERY_TOO_COMPLEX, error.message
         return ErrorCode.BAD_USER_INPUT, error.message
-    if original is not None and _is_database_failure(original):
+    if original is not None and is_database_failure(original):
         return ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
     return ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE
 

@@ -11,7 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,10 +51,17 @@ class CursorCodec:
     tenant_id: str
     order: SessionOrder
     filter_: SessionFilter
+    # The HMAC with the scope already fed in: each cursor only adds its own payload.
+    _scoped: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        scope = orjson.dumps([self.tenant_id, self.order.value, self.filter_.canonical()], option=orjson.OPT_SORT_KEYS)
+        object.__setattr__(self, "_scoped", hmac.new(self.key, scope + b"\x00", hashlib.sha256))
 
     def _mac(self, payload: bytes) -> bytes:
-        scope = orjson.dumps([self.tenant_id, self.order.value, self.filter_.canonical()], option=orjson.OPT_SORT_KEYS)
-        return hmac.new(self.key, scope + b"\x00" + payload, hashlib.sha256).digest()[:_MAC_BYTES]
+        mac = self._scoped.copy()
+        mac.update(payload)
+        return mac.digest()[:_MAC_BYTES]  # type: ignore[no-any-return]
 
     def encode(self, position: Position) -> str:
         key = position.key.isoformat() if isinstance(position.key, datetime) else position.key

@@ -7,12 +7,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.config import Limits
 from gateway.errors import ErrorCodes
-from schema.extensions import CachedParser
+from resolvers.compiled import PlanCache
+from schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
 from schema.query import Query
 from schema.scalars import DateTime
 
@@ -21,21 +22,32 @@ if TYPE_CHECKING:
     from strawberry.types import ExecutionContext
 
 
+CACHE_SIZE = 256  # parsed documents, validation results and compiled plans, each
+
+
 class GatewaySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Logging happens in ``ErrorCodes``: only failures of the server, never clients' mistakes."""
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+def build_schema(limits: Limits | None = None, *, compiled_plans: bool = True) -> strawberry.Schema:
     limits = limits or Limits()
-    # Factories: strawberry builds fresh extensions for each request.
+    # The limiters' rule classes, built once: the validation cache is keyed by them.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
+    validations = ValidationResults(maxsize=CACHE_SIZE)
+    plans = PlanCache(maxsize=CACHE_SIZE) if compiled_plans else None
+    # Factories: strawberry builds fresh extensions for each request; the caches are shared.
     extensions: list[Any] = [
         # First in, last out: gives codes after every other extension has reported.
         ErrorCodes,
-        partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        partial(AddValidationRules, rules),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(CachedParser, maxsize=256),  # the cache itself is shared across requests
+        partial(CachedParser, maxsize=CACHE_SIZE),
+        partial(CachedValidation, validations),
+        partial(CompiledPlans, plans),
     ]
     return GatewaySchema(
         query=Query,

@@ -6,7 +6,9 @@ import strawberry
 
 from db import queries
 from db.filters import SessionFilter
+from db.queries import Position
 from gateway.context import Info
+from resolvers.pagination import CursorCodec
 from schema.session import Session
 
 
@@ -18,10 +20,21 @@ class PageInfo:
     end_cursor: str | None
 
 
+def _cursor(root: SessionEdge) -> str:
+    return root.cursor_text()
+
+
 @strawberry.type
 class SessionEdge:
-    cursor: str = strawberry.field(description="Opaque; a tampered cursor is a BAD_USER_INPUT error.")
+    """An edge: its cursor is encoded only when selected."""
+
+    cursor: str = strawberry.field(resolver=_cursor, description="Opaque; a tampered cursor is a BAD_USER_INPUT error.")
     node: Session
+    position: strawberry.Private[Position]
+    codec: strawberry.Private[CursorCodec]
+
+    def cursor_text(self) -> str:
+        return self.codec.encode(self.position)
 
 
 @strawberry.type

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from graphql import GraphQLError
-from strawberry.extensions import ParserCache
+from graphql import ExecutionResult, GraphQLError, validate
+from strawberry.extensions import ParserCache, SchemaExtension
+
+from resolvers import compiled
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
+
+    from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
+
+    from resolvers.compiled import PlanCache
+
+plans_log = logging.getLogger("gateway.plans")
 
 
 class CachedParser(ParserCache):
@@ -25,4 +35,99 @@ class CachedParser(ParserCache):
             context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
         except GraphQLError:
             context.graphql_document = None
+        yield
+
+
+class CachedValidation(SchemaExtension):
+    """Validation, cached by document text and rule set (the rule classes are built once per schema).
+
+    A document's validity depends only on its text, the schema and the rules, so a repeated query
+    skips the validator. Entries are shared across requests, bounded like the parse cache.
+    """
+
+    def __init__(self, cache: ValidationResults) -> None:
+        self.cache = cache
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None and context.graphql_document is not None:
+            context.pre_execution_errors = self.cache.validate(
+                context.schema._schema,
+                context.query,
+                context.graphql_document,
+                tuple(context.validation_rules),
+            )
+        yield
+
+
+class ValidationResults:
+    """The errors ``validate`` found (none, mostly), by document text and rule set; a bounded LRU."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._errors: OrderedDict[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = OrderedDict()
+
+    def validate(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        rules: tuple[type[ASTValidationRule], ...],
+    ) -> list[GraphQLError]:
+        key = (query, rules)
+        errors = self._errors.get(key)
+        if errors is None:
+            errors = validate(schema, document, rules)
+            self._errors[key] = errors
+            if len(self._errors) > self.maxsize:
+                self._errors.popitem(last=False)
+        else:
+            self._errors.move_to_end(key)
+        return errors
+
+
+class CompiledPlans(SchemaExtension):
+    """Answers the operation from a compiled plan, so Strawberry skips its executor.
+
+    Runs after parsing, validation and the limits. When the plan cannot answer exactly
+    (``Unsupported``), nothing is set and Strawberry's executor runs as usual. Each operation
+    logs which path ran (logger ``gateway.plans``, fields ``execution_path``, ``fallback_reason``).
+    """
+
+    def __init__(self, plans: PlanCache | None) -> None:
+        self.plans = plans
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        reason: str | None = "disabled"
+        if self.plans is not None and context.query is not None and context.graphql_document is not None:
+            try:
+                data, errors = await compiled.execute(
+                    self.plans,
+                    context.schema,
+                    query=context.query,
+                    document=context.graphql_document,
+                    operation_name=context.operation_name,
+                    variables=context.variables,
+                    ctx=context.context,
+                )
+            except compiled.Unsupported as exc:
+                reason = exc.reason
+            except Exception:  # noqa: BLE001  (a fault of the plan itself: the executor still answers)
+                plans_log.exception("compiled plan failed; running the executor")
+                reason = "fault"
+            else:
+                context.result = ExecutionResult(data=data, errors=errors or None)
+                reason = None
+        path = "executor" if reason else "compiled"
+        if self.plans is not None:
+            self.plans.runs[path if reason is None else f"{path}:{reason}"] += 1
+        if plans_log.isEnabledFor(logging.DEBUG):
+            plans_log.debug(
+                "operation %s ran on the %s path%s",
+                context.operation_name or "(anonymous)",
+                path,
+                f" ({reason})" if reason else "",
+                extra={"execution_path": path, "fallback_reason": reason},
+            )
         yield

@@ -9,6 +9,7 @@ import strawberry
 from db.filters import SessionOrder as Order
 from gateway.context import Info
 from resolvers import sessions as resolve
+from resolvers.selection import selected_subfields
 from schema.connection import SessionConnection
 from schema.enums import SessionOrder
 from schema.inputs import SessionFilter, to_filter
@@ -38,7 +39,7 @@ class Query:
         before: str | None = None,
     ) -> SessionConnection:
         return await resolve.list_sessions(
-            info,
+            info.context,
             filter_=to_filter(filter_),
             order=Order[order_by.name],
             first=first,
@@ -54,8 +55,9 @@ class Query:
         )
     )
     async def session(self, info: Info, id: strawberry.ID) -> Session | None:
-        return await resolve.get_session(info, str(id))
+        return await resolve.get_session(info.context, str(id))
 
     @strawberry.field(description="Aggregates over the caller's sessions that match the filter.")
     async def sessions_report(self, info: Info, filter_: FilterArg = None) -> SessionsReport:
-        return await resolve.sessions_report(info, filter_=to_filter(filter_))
+        parts = resolve.report_parts(selected_subfields(info))
+        return await resolve.sessions_report(info.context, filter_=to_filter(filter_), parts=parts)

@@ -1,0 +1,553 @@
+"""Compiled plans: a validated query answered straight from rows, without Strawberry's executor.
+
+A plan is compiled once per document text and operation name (a bounded LRU). It holds the
+operation's field tree, collected with graphql-core's own field collection (aliases, fragments,
+inline fragments, ``@skip``/``@include``), once per combination of the variables those
+directives read. Running it coerces the variables, calls the same root resolvers as the executor,
+fetches each selected relation of the sessions in one batch through the request's loaders, and
+writes the ``data`` dict with the same derived-value functions the Strawberry types use.
+
+What it does not cover raises ``Unsupported`` and the caller runs the executor instead:
+introspection, other operation types, variables that do not coerce, and any error other than a
+database failure (the executor then reports it exactly as it always does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLFloat,
+    GraphQLInt,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    get_named_type,
+    visit,
+)
+from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.language import Visitor
+from strawberry.types.arguments import convert_arguments
+
+from db import queries
+from db.filters import SessionOrder as Order
+from gateway.errors import is_database_failure
+from resolvers import sessions as resolve
+from resolvers.naming import display_name, duration_seconds, recording_view
+from schema.inputs import to_filter
+from schema.scalars import serialize_datetime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Iterable, Sequence
+
+    import strawberry
+    from aiodataloader import DataLoader
+    from graphql import DirectiveNode, DocumentNode, GraphQLSchema
+    from graphql.execution.values import VariableValues
+    from sqlalchemy import Row
+
+    from gateway.context import Context
+    from schema.connection import SessionConnection
+
+MAX_PLANS = 256
+MAX_SHAPES_PER_PLAN = 16
+
+_int = GraphQLInt.serialize
+_float = GraphQLFloat.serialize
+
+
+class Unsupported(Exception):
+    """The plan cannot answer this request exactly; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Selected:
+    """One response key: the field it names, its AST nodes, and the fields selected under it."""
+
+    key: str
+    name: str
+    nodes: tuple[FieldNode, ...]
+    children: tuple[Selected, ...] = ()
+
+    def child_names(self) -> set[str]:
+        return {child.name for child in self.children}
+
+
+# --- compiling ------------------------------------------------------------------------------
+
+
+class _DirectiveVariables(Visitor):
+    """Names of the variables that ``@skip``/``@include`` read: the field tree depends on them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_directive(self, node: DirectiveNode, *_args: object) -> None:
+        if node.name.value in {"skip", "include"}:
+            self.names.update(a.value.name.value for a in node.arguments or () if isinstance(a.value, VariableNode))
+
+
+@dataclass(slots=True)
+class Plan:
+    """One operation of one document, compiled: its field trees by directive-variable values."""
+
+    schema: GraphQLSchema
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDetails]
+    directive_variables: tuple[str, ...]
+    shapes: dict[tuple[Hashable, ...], tuple[Selected, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def compile(cls, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan:
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is not None:
+            operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
+        if len(operations) != 1:
+            raise Unsupported("operation")
+        operation = operations[0]
+        if operation.operation is not OperationType.QUERY:
+            raise Unsupported("operation")
+        fragments: dict[str, FragmentDetails] = {}
+        for definition in document.definitions:
+            if isinstance(definition, FragmentDefinitionNode):
+                if definition.variable_definitions:
+                    raise Unsupported("fragment-variables")
+                fragments[definition.name.value] = FragmentDetails(definition)
+        finder = _DirectiveVariables()
+        visit(document, finder)
+        return cls(schema, operation, fragments, tuple(sorted(finder.names)))
+
+    def coerce(self, variables: dict[str, Any] | None) -> VariableValues:
+        coerced = get_variable_values(self.schema, self.operation.variable_definitions or (), variables or {}, 50)
+        if isinstance(coerced, list):
+            raise Unsupported("variables")
+        return coerced
+
+    def shape(self, variables: VariableValues) -> tuple[Selected, ...]:
+        key = tuple(_hashable(variables.coerced.get(name)) for name in self.directive_variables)
+        shape = self.shapes.get(key)
+        if shape is None:
+            shape = self._collect_root(variables)
+            if len(self.shapes) < MAX_SHAPES_PER_PLAN:
+                self.shapes[key] = shape
+        return shape
+
+    @property
+    def query_type(self) -> GraphQLObjectType:
+        query_type = self.schema.query_type
+        if query_type is None:
+            raise Unsupported("schema")
+        return query_type
+
+    def _collect_root(self, variables: VariableValues) -> tuple[Selected, ...]:
+        query_type = self.query_type
+        grouped = collect_fields(self.schema, self.fragments, variables, query_type, self.operation).grouped_field_set
+        return self._selected(query_type, grouped, variables)
+
+    def _selected(
+        self, parent: GraphQLObjectType, grouped: dict[str, list[FieldDetails]], variables: VariableValues
+    ) -> tuple[Selected, ...]:
+        out = []
+        for key, details in grouped.items():
+            name = details[0].node.name.value
+            nodes = tuple(d.node for d in details)
+            if name == "__typename":
+                out.append(Selected(key, name, nodes))
+                continue
+            definition = parent.fields.get(name)
+            if definition is None:  # __schema, __type: introspection is the executor's
+                raise Unsupported("introspection")
+            named = get_named_type(definition.type)
+            children: tuple[Selected, ...] = ()
+            if isinstance(named, GraphQLObjectType):
+                sub = collect_subfields(self.schema, self.fragments, variables, self.operation, named, details)
+                children = self._selected(named, sub.grouped_field_set, variables)
+            out.append(Selected(key, name, nodes, children))
+        return tuple(out)
+
+
+def _hashable(value: Any) -> Hashable:
+    return value if isinstance(value, (bool, type(None))) else repr(value)
+
+
+class PlanCache:
+    """A bounded LRU of plans by (document text, operation name), shared by every request."""
+
+    def __init__(self, maxsize: int = MAX_PLANS) -> None:
+        self.maxsize = maxsize
+        self._plans: OrderedDict[tuple[str, str | None], Plan | Unsupported] = OrderedDict()
+        # Operations by the path that ran them ("compiled", "executor:<reason>").
+        self.runs: Counter[str] = Counter()
+
+    def get(self, schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None) -> Plan:
+        key = (query, operation_name)
+        plan = self._plans.get(key)
+        if plan is None:
+            try:
+                plan = Plan.compile(schema, document, operation_name)
+            except Unsupported as exc:
+                plan = exc
+            self._plans[key] = plan
+            if len(self._plans) > self.maxsize:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        if isinstance(plan, Unsupported):
+            raise plan
+        return plan
+
+
+# --- running --------------------------------------------------------------------------------
+
+Row_ = Any  # a SQLAlchemy Row; attribute access only
+
+
+@dataclass(slots=True)
+class Related:
+    """The rows hanging off a set of sessions, one batch per selected relation."""
+
+    users: dict[str, Row_] = field(default_factory=dict)
+    tasks: dict[str, Row_] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    procedures: dict[str, list[Row_]] = field(default_factory=dict)
+    recordings: dict[str, Row_] = field(default_factory=dict)
+    summaries: dict[str, Row_] = field(default_factory=dict)
+
+
+def _unique(values: Iterable[str | None]) -> list[str]:
+    return [v for v in dict.fromkeys(values) if v is not None]
+
+
+async def fetch_related(ctx: Context, rows: Sequence[Row[Any]], names: set[str]) -> Related:
+    """Every relation ``names`` (Session field names) need, for all ``rows``: one batch each, concurrently."""
+    loaders = ctx.loaders
+    session_ids = [row.id for row in rows]
+    wants_titles = "name" in names
+    task_ids = _unique(row.task_id for row in rows if "linkedTask" in names or (wants_titles and not row.name))
+    # (Related attribute, loader, keys): by id for users and tasks, by session for the rest.
+    jobs: list[tuple[str, DataLoader[str, Any], list[str]]] = [
+        ("users", loaders.users, _unique(row.user_id for row in rows) if "user" in names else []),
+        ("tasks", loaders.tasks, task_ids),
+        ("counts", loaders.procedure_counts, session_ids if "procedureCount" in names else []),
+        ("procedures", loaders.procedures, session_ids if "procedures" in names else []),
+        ("recordings", loaders.recordings, session_ids if "recording" in names else []),
+        ("summaries", loaders.summaries, session_ids if "summary" in names else []),
+    ]
+    jobs = [job for job in jobs if job[2]]
+    related = Related()
+    results = await asyncio.gather(*(loader.load_many(keys) for _, loader, keys in jobs))
+    for (attr, _, keys), values in zip(jobs, results, strict=True):
+        setattr(related, attr, dict(zip(keys, values, strict=True)))
+    return related
+
+
+def _object(selected: tuple[Selected, ...], typename: str, getters: dict[str, Callable[[Any], Any]]) -> Any:
+    """A writer of one object type: ``source -> {response key: value}`` in selection order."""
+    pairs: list[tuple[str, Callable[[Any], Any]]] = []
+    for sel in selected:
+        if sel.name == "__typename":
+            pairs.append((sel.key, _constant(typename)))
+        else:
+            pairs.append((sel.key, getters[sel.name]))
+
+    def write(source: Any) -> dict[str, Any]:
+        return {key: get(source) for key, get in pairs}
+
+    return write
+
+
+def _constant(value: str) -> Callable[[Any], str]:
+    return lambda _source: value
+
+
+def _attribute(name: str, write: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda source: write(getattr(source, name))
+
+
+def _nullable(write: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda source: None if source is None else write(source)
+
+
+_USER = {"id": lambda r: r.id, "displayName": lambda r: r.display_name}
+_TASK = {
+    "id": lambda r: r.id,
+    "title": lambda r: r.title,
+    "source": lambda r: r.source,
+    "externalRef": lambda r: r.external_ref,
+    "status": lambda r: r.status,
+    "url": lambda r: r.url,
+}
+_PROCEDURE = {
+    "id": lambda r: r.id,
+    "position": lambda r: _int(r.position),
+    "name": lambda r: r.name,
+    "description": lambda r: r.description,
+    "videoUrl": lambda r: r.video_url,
+}
+_SUMMARY = {
+    "score": lambda r: None if r.score is None else _int(r.score),
+    "prose": lambda r: r.prose,
+    "trainerNotes": lambda r: r.trainer_notes,
+}
+_RECORDING = {
+    "status": lambda v: v.status.name,
+    "url": lambda v: v.url,
+    "expiresAt": lambda v: None if v.expires_at is None else serialize_datetime(v.expires_at),
+}
+_STATUS = {"completed": "COMPLETED", "in_progress": "IN_PROGRESS", "failed": "FAILED"}
+_ROLE = {"trainer": "TRAINER", "trainee": "TRAINEE"}
+
+
+def session_writer(ctx: Context, selected: tuple[Selected, ...], related: Related) -> Callable[[Any], dict[str, Any]]:
+    """Writes a Session from its row, with ``related`` holding the rows of its selected relations."""
+    by_name = {s.name: s for s in selected}
+    now, media = ctx.now, ctx.media
+
+    def task_title(row: Any) -> str | None:
+        task = related.tasks.get(row.task_id) if not row.name and row.task_id is not None else None
+        return None if task is None else task.title
+
+    def user(row: Any) -> Any:
+        found = related.users.get(row.user_id)
+        if found is None:  # a broken foreign key: the executor reports it
+            raise Unsupported("error")
+        return write_user(found)
+
+    def linked_task(row: Any) -> Any:
+        return None if row.task_id is None else write_task(related.tasks.get(row.task_id))
+
+    def summary(row: Any) -> Any:
+        found = related.summaries.get(row.id)
+        if found is None or (found.score is None and found.prose is None and found.trainer_notes is None):
+            return None
+        return write_summary(found)
+
+    def recording(row: Any) -> Any:
+        return write_recording(recording_view(related.recordings.get(row.id), media, now))
+
+    write_user = _object(_children(by_name, "user"), "User", _USER)
+    write_task = _nullable(_object(_children(by_name, "linkedTask"), "LinkedTask", _TASK))
+    write_summary = _object(_children(by_name, "summary"), "Summary", _SUMMARY)
+    write_recording = _object(_children(by_name, "recording"), "Recording", _RECORDING)
+    write_procedure = _object(_children(by_name, "procedures"), "Procedure", _PROCEDURE)
+
+    getters: dict[str, Callable[[Any], Any]] = {
+        "id": lambda r: r.id,
+        "name": lambda r: display_name(r.name, task_title(r), r.started_at),
+        "status": lambda r: _STATUS[r.status],
+        "role": lambda r: _ROLE[r.role],
+        "thumbnailUrl": lambda r: r.thumbnail_url,
+        "durationSeconds": lambda r: _optional_int(
+            duration_seconds(
+                recorded=r.duration_seconds,
+                status=r.status,
+                started_at=r.started_at,
+                completed_at=r.completed_at,
+                now=now,
+            )
+        ),
+        "startedAt": lambda r: serialize_datetime(r.started_at),
+        "completedAt": lambda r: None if r.completed_at is None else serialize_datetime(r.completed_at),
+        "seatId": lambda r: r.seat_id,
+        "user": user,
+        "procedureCount": lambda r: _int(related.counts[r.id]),
+        "procedures": lambda r: [write_procedure(p) for p in related.procedures[r.id]],
+        "recording": recording,
+        "summary": summary,
+        "linkedTask": linked_task,
+    }
+    return _object(selected, "Session", getters)  # type: ignore[no-any-return]
+
+
+def _children(by_name: dict[str, Selected], name: str) -> tuple[Selected, ...]:
+    found = by_name.get(name)
+    return () if found is None else found.children
+
+
+def _optional_int(value: int | None) -> int | None:
+    return None if value is None else _int(value)
+
+
+def _find(selected: Iterable[Selected], name: str) -> list[Selected]:
+    return [s for s in selected if s.name == name]
+
+
+# --- root fields ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Runner:
+    """Runs one plan shape for one request."""
+
+    schema: strawberry.Schema
+    query_type: GraphQLObjectType
+    ctx: Context
+    variables: VariableValues
+
+    def arguments(self, root: Selected) -> dict[str, Any]:
+        definition = self.query_type.fields[root.name]
+        raw = get_argument_values(definition, root.nodes[0], self.variables)
+        strawberry_field = definition.extensions["strawberry-definition"]
+        converter = self.schema.schema_converter
+        return convert_arguments(raw, strawberry_field.arguments, converter.scalar_registry, self.schema.config)
+
+    async def root(self, sel: Selected) -> Any:
+        if sel.name == "__typename":
+            return "Query"
+        args = self.arguments(sel)
+        if sel.name == "sessions":
+            return await self.sessions(sel, args)
+        if sel.name == "session":
+            return await self.session(sel, args)
+        if sel.name == "sessionsReport":
+            return await self.report(sel, args)
+        raise Unsupported("field")
+
+    async def sessions(self, sel: Selected, args: dict[str, Any]) -> Any:
+        ctx = self.ctx
+        connection: SessionConnection = await resolve.list_sessions(
+            ctx,
+            filter_=to_filter(args["filter_"]),
+            order=Order[args["order_by"].name],
+            first=args["first"],
+            after=args["after"],
+            last=args["last"],
+            before=args["before"],
+        )
+        rows = [edge.node.row for edge in connection.edges]
+        edges = _find(sel.children, "edges")
+        nodes = [n for e in edges for n in _find(e.children, "node")]
+        wanted = {name for n in nodes for name in n.child_names()}
+        count_wanted = bool(_find(sel.children, "totalCount"))
+
+        async def count() -> int:
+            return await queries.count_sessions(ctx.db, tenant_id=ctx.tenant_id, filter_=connection.filter_)
+
+        if count_wanted:
+            related, total = await asyncio.gather(fetch_related(ctx, rows, wanted), count())
+        else:
+            related, total = await fetch_related(ctx, rows, wanted), 0
+
+        def edge_getters(edge_sel: Selected) -> dict[str, Callable[[Any], Any]]:
+            node_sel = _find(edge_sel.children, "node")
+            write_node = session_writer(ctx, node_sel[0].children if node_sel else (), related)
+            return {"cursor": lambda e: e.cursor_text(), "node": lambda e: write_node(e.node.row)}
+
+        page_info = {
+            "hasNextPage": lambda p: p.has_next_page,
+            "hasPreviousPage": lambda p: p.has_previous_page,
+            "startCursor": lambda p: p.start_cursor,
+            "endCursor": lambda p: p.end_cursor,
+        }
+
+        def edges_getter(edge_sel: Selected) -> Callable[[Any], Any]:
+            write_edge = _object(edge_sel.children, "SessionEdge", edge_getters(edge_sel))
+            return lambda c: [write_edge(e) for e in c.edges]
+
+        getters: dict[str, Any] = {
+            "totalCount": lambda _c: _int(total),
+        }
+        pairs: list[tuple[str, Callable[[Any], Any]]] = []
+        for child in sel.children:
+            if child.name == "__typename":
+                pairs.append((child.key, _constant("SessionConnection")))
+            elif child.name == "edges":
+                pairs.append((child.key, edges_getter(child)))
+            elif child.name == "pageInfo":
+                pairs.append((child.key, _attribute("page_info", _object(child.children, "PageInfo", page_info))))
+            else:
+                pairs.append((child.key, getters[child.name]))
+        return {key: get(connection) for key, get in pairs}
+
+    async def session(self, sel: Selected, args: dict[str, Any]) -> Any:
+        found = await resolve.get_session(self.ctx, str(args["id"]))
+        if found is None:
+            return None
+        related = await fetch_related(self.ctx, [found.row], sel.child_names())
+        return session_writer(self.ctx, sel.children, related)(found.row)
+
+    async def report(self, sel: Selected, args: dict[str, Any]) -> Any:
+        names = sel.child_names()
+        report = await resolve.sessions_report(
+            self.ctx, filter_=to_filter(args["filter_"]), parts=resolve.report_parts(names)
+        )
+        totals = report.totals
+        status_count = {"status": lambda p: p[0], "count": lambda p: _int(p[1])}
+        role_count = {"role": lambda p: p[0], "count": lambda p: _int(p[1])}
+        pairs: list[tuple[str, Any]] = []
+        for child in sel.children:
+            if child.name == "__typename":
+                value: Any = "SessionsReport"
+            elif child.name == "totalCount":
+                value = _int(totals.total_count)
+            elif child.name == "byStatus":
+                write = _object(child.children, "StatusCount", status_count)
+                value = [write((name, totals.by_status[raw])) for raw, name in _STATUS.items()]
+            elif child.name == "byRole":
+                write = _object(child.children, "RoleCount", role_count)
+                value = [write((name, totals.by_role[raw])) for raw, name in _ROLE.items()]
+            elif child.name == "averageScore":
+                value = None if totals.average_score is None else _float(totals.average_score)
+            elif child.name == "totalDurationSeconds":
+                value = _int(totals.total_duration_seconds)
+            elif child.name == "procedureCount":
+                value = _int(totals.procedure_count)
+            else:
+                raise Unsupported("field")
+            pairs.append((child.key, value))
+        return dict(pairs)
+
+
+# Root fields whose type is non-null: an error there nulls the whole of ``data``.
+_NON_NULL_ROOTS = {"sessions", "sessionsReport", "__typename"}
+
+
+async def execute(
+    plans: PlanCache,
+    schema: strawberry.Schema,
+    *,
+    query: str,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    ctx: Context,
+) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
+    """``data`` and ``errors`` of the operation; raises ``Unsupported`` before any read it cannot do."""
+    plan = plans.get(schema._schema, query, document, operation_name)
+    coerced = plan.coerce(variables)
+    shape = plan.shape(coerced)
+    runner = Runner(schema, plan.query_type, ctx, coerced)
+    results = await asyncio.gather(*(runner.root(sel) for sel in shape), return_exceptions=True)
+    data: dict[str, Any] | None = {}
+    errors: list[GraphQLError] = []
+    for sel, result in zip(shape, results, strict=True):
+        if isinstance(result, BaseException):
+            if not isinstance(result, Exception):
+                raise result
+            if isinstance(result, Unsupported):
+                raise result
+            if not is_database_failure(result):
+                raise Unsupported("error") from result
+            # The database failed: the whole root field fails (the executor's answer differs only
+            # in which nested path names the failure). Never retried on the other path.
+            errors.append(GraphQLError(str(result), nodes=list(sel.nodes), path=[sel.key], original_error=result))
+            if sel.name in _NON_NULL_ROOTS:
+                data = None
+            elif data is not None:
+                data[sel.key] = None
+        elif data is not None:
+            data[sel.key] = result
+    return data, errors
