@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,7 @@ from schema.inputs import to_filter
 from schema.scalars import serialize_datetime
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Iterable, Sequence
+    from collections.abc import Hashable, Iterable, Sequence
 
     import strawberry
     from aiodataloader import DataLoader
@@ -254,12 +255,26 @@ async def fetch_related(ctx: Context, rows: Sequence[Row[Any]], names: set[str])
     return related
 
 
-def _object(selected: tuple[Selected, ...], typename: str, getters: dict[str, Callable[[Any], Any]]) -> Any:
-    """A writer of one object type: ``source -> {response key: value}`` in selection order."""
-    pairs: list[tuple[str, Callable[[Any], Any]]] = []
+Getter = Callable[[Any], Any]
+
+
+def _object(
+    selected: tuple[Selected, ...],
+    typename: str,
+    getters: dict[str, Getter],
+    nested: dict[str, Callable[[tuple[Selected, ...]], Getter]] | None = None,
+) -> Getter:
+    """A writer of one object type: ``source -> {response key: value}`` in selection order.
+
+    ``getters`` read leaf fields; ``nested`` build the getter of an object field from what is
+    selected under it (each response key its own: two aliases may select different fields).
+    """
+    pairs: list[tuple[str, Getter]] = []
     for sel in selected:
         if sel.name == "__typename":
             pairs.append((sel.key, _constant(typename)))
+        elif nested is not None and sel.name in nested:
+            pairs.append((sel.key, nested[sel.name](sel.children)))
         else:
             pairs.append((sel.key, getters[sel.name]))
 
@@ -273,11 +288,11 @@ def _constant(value: str) -> Callable[[Any], str]:
     return lambda _source: value
 
 
-def _attribute(name: str, write: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _attribute(name: str, write: Getter) -> Getter:
     return lambda source: write(getattr(source, name))
 
 
-def _nullable(write: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _nullable(write: Getter) -> Getter:
     return lambda source: None if source is None else write(source)
 
 
@@ -311,40 +326,58 @@ _STATUS = {"completed": "COMPLETED", "in_progress": "IN_PROGRESS", "failed": "FA
 _ROLE = {"trainer": "TRAINER", "trainee": "TRAINEE"}
 
 
-def session_writer(ctx: Context, selected: tuple[Selected, ...], related: Related) -> Callable[[Any], dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class _Relations:
+    """Getters of a Session's object fields, over the related rows fetched for a page."""
+
+    related: Related
+    ctx: Context
+
+    def user(self, children: tuple[Selected, ...]) -> Getter:
+        write, users = _object(children, "User", _USER), self.related.users
+
+        def get(row: Any) -> Any:
+            found = users.get(row.user_id)
+            if found is None:  # a broken foreign key: the executor reports it
+                raise Unsupported("error")
+            return write(found)
+
+        return get
+
+    def linked_task(self, children: tuple[Selected, ...]) -> Getter:
+        write, tasks = _nullable(_object(children, "LinkedTask", _TASK)), self.related.tasks
+        return lambda row: None if row.task_id is None else write(tasks.get(row.task_id))
+
+    def summary(self, children: tuple[Selected, ...]) -> Getter:
+        write, summaries = _object(children, "Summary", _SUMMARY), self.related.summaries
+
+        def get(row: Any) -> Any:
+            found = summaries.get(row.id)
+            if found is None or (found.score is None and found.prose is None and found.trainer_notes is None):
+                return None
+            return write(found)
+
+        return get
+
+    def recording(self, children: tuple[Selected, ...]) -> Getter:
+        write, recordings = _object(children, "Recording", _RECORDING), self.related.recordings
+        media, now = self.ctx.media, self.ctx.now
+        return lambda row: write(recording_view(recordings.get(row.id), media, now))
+
+    def procedures(self, children: tuple[Selected, ...]) -> Getter:
+        write, procedures = _object(children, "Procedure", _PROCEDURE), self.related.procedures
+        return lambda row: [write(p) for p in procedures[row.id]]
+
+
+def session_writer(ctx: Context, selected: tuple[Selected, ...], related: Related) -> Getter:
     """Writes a Session from its row, with ``related`` holding the rows of its selected relations."""
-    by_name = {s.name: s for s in selected}
-    now, media = ctx.now, ctx.media
+    now, tasks, counts = ctx.now, related.tasks, related.counts
 
     def task_title(row: Any) -> str | None:
-        task = related.tasks.get(row.task_id) if not row.name and row.task_id is not None else None
+        task = tasks.get(row.task_id) if not row.name and row.task_id is not None else None
         return None if task is None else task.title
 
-    def user(row: Any) -> Any:
-        found = related.users.get(row.user_id)
-        if found is None:  # a broken foreign key: the executor reports it
-            raise Unsupported("error")
-        return write_user(found)
-
-    def linked_task(row: Any) -> Any:
-        return None if row.task_id is None else write_task(related.tasks.get(row.task_id))
-
-    def summary(row: Any) -> Any:
-        found = related.summaries.get(row.id)
-        if found is None or (found.score is None and found.prose is None and found.trainer_notes is None):
-            return None
-        return write_summary(found)
-
-    def recording(row: Any) -> Any:
-        return write_recording(recording_view(related.recordings.get(row.id), media, now))
-
-    write_user = _object(_children(by_name, "user"), "User", _USER)
-    write_task = _nullable(_object(_children(by_name, "linkedTask"), "LinkedTask", _TASK))
-    write_summary = _object(_children(by_name, "summary"), "Summary", _SUMMARY)
-    write_recording = _object(_children(by_name, "recording"), "Recording", _RECORDING)
-    write_procedure = _object(_children(by_name, "procedures"), "Procedure", _PROCEDURE)
-
-    getters: dict[str, Callable[[Any], Any]] = {
+    getters: dict[str, Getter] = {
         "id": lambda r: r.id,
         "name": lambda r: display_name(r.name, task_title(r), r.started_at),
         "status": lambda r: _STATUS[r.status],
@@ -362,19 +395,17 @@ def session_writer(ctx: Context, selected: tuple[Selected, ...], related: Relate
         "startedAt": lambda r: serialize_datetime(r.started_at),
         "completedAt": lambda r: None if r.completed_at is None else serialize_datetime(r.completed_at),
         "seatId": lambda r: r.seat_id,
-        "user": user,
-        "procedureCount": lambda r: _int(related.counts[r.id]),
-        "procedures": lambda r: [write_procedure(p) for p in related.procedures[r.id]],
-        "recording": recording,
-        "summary": summary,
-        "linkedTask": linked_task,
+        "procedureCount": lambda r: _int(counts[r.id]),
     }
-    return _object(selected, "Session", getters)  # type: ignore[no-any-return]
-
-
-def _children(by_name: dict[str, Selected], name: str) -> tuple[Selected, ...]:
-    found = by_name.get(name)
-    return () if found is None else found.children
+    relations = _Relations(related, ctx)
+    nested = {
+        "user": relations.user,
+        "linkedTask": relations.linked_task,
+        "summary": relations.summary,
+        "recording": relations.recording,
+        "procedures": relations.procedures,
+    }
+    return _object(selected, "Session", getters, nested)
 
 
 def _optional_int(value: int | None) -> int | None:
@@ -441,7 +472,7 @@ class Runner:
         else:
             related, total = await fetch_related(ctx, rows, wanted), 0
 
-        def edge_getters(edge_sel: Selected) -> dict[str, Callable[[Any], Any]]:
+        def edge_getters(edge_sel: Selected) -> dict[str, Getter]:
             node_sel = _find(edge_sel.children, "node")
             write_node = session_writer(ctx, node_sel[0].children if node_sel else (), related)
             return {"cursor": lambda e: e.cursor_text(), "node": lambda e: write_node(e.node.row)}
@@ -453,14 +484,14 @@ class Runner:
             "endCursor": lambda p: p.end_cursor,
         }
 
-        def edges_getter(edge_sel: Selected) -> Callable[[Any], Any]:
+        def edges_getter(edge_sel: Selected) -> Getter:
             write_edge = _object(edge_sel.children, "SessionEdge", edge_getters(edge_sel))
             return lambda c: [write_edge(e) for e in c.edges]
 
         getters: dict[str, Any] = {
             "totalCount": lambda _c: _int(total),
         }
-        pairs: list[tuple[str, Callable[[Any], Any]]] = []
+        pairs: list[tuple[str, Getter]] = []
         for child in sel.children:
             if child.name == "__typename":
                 pairs.append((child.key, _constant("SessionConnection")))
