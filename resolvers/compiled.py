@@ -47,7 +47,7 @@ from schema.inputs import to_filter
 from schema.scalars import serialize_datetime
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Iterable, Sequence
+    from collections.abc import Hashable, Iterable, Mapping, Sequence
 
     import strawberry
     from aiodataloader import DataLoader
@@ -262,7 +262,7 @@ def _object(
     selected: tuple[Selected, ...],
     typename: str,
     getters: dict[str, Getter],
-    nested: dict[str, Callable[[tuple[Selected, ...]], Getter]] | None = None,
+    nested: Mapping[str, Callable[[tuple[Selected, ...]], Getter]] | None = None,
 ) -> Getter:
     """A writer of one object type: ``source -> {response key: value}`` in selection order.
 
