@@ -6,10 +6,11 @@ fields and loader batches never share a connection.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import ARRAY, Text, any_, bindparam, case, func, literal, select
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Column, Row, Select
+    from sqlalchemy import Column, Result, Select
     from sqlalchemy.ext.asyncio import AsyncEngine
     from sqlalchemy.sql.expression import ColumnElement
 
@@ -41,10 +42,27 @@ STATUSES = ("completed", "in_progress", "failed")
 ROLES = ("trainer", "trainee")
 
 
-async def _all(db: AsyncEngine, stmt: Select[Any]) -> Sequence[Row[Any]]:
+Record: TypeAlias = Any
+"""A fetched row: a named tuple of the selected columns.
+
+SQLAlchemy's ``Row`` reads a column by attribute name about fifteen times slower than a named
+tuple does, and a page of sessions is read field by field.
+"""
+
+
+@cache
+def _record_type(columns: tuple[str, ...]) -> Any:
+    return namedtuple("Record", columns)  # noqa: PYI024  (fields are known only at run time)
+
+
+def _records(result: Result[Any]) -> list[Record]:
+    make = _record_type(tuple(result.keys()))._make
+    return [make(row) for row in result]
+
+
+async def _all(db: AsyncEngine, stmt: Select[Any]) -> list[Record]:
     async with db.connect() as conn:
-        rows: Sequence[Row[Any]] = (await conn.execute(stmt)).all()
-    return rows
+        return _records(await conn.execute(stmt))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +83,7 @@ async def page_sessions(
     before: Position | None,
     limit: int,
     from_end: bool,
-) -> Sequence[Row[Any]]:
+) -> list[Record]:
     """Up to ``limit`` sessions strictly between ``after`` and ``before``, in ``order``.
 
     ``from_end`` takes them from the end of that range (for ``last``); rows come back in
@@ -92,7 +110,7 @@ async def count_sessions(db: AsyncEngine, *, tenant_id: str, filter_: SessionFil
     return int(rows[0][0])
 
 
-async def session_by_id(db: AsyncEngine, *, tenant_id: str, session_id: str) -> Row[Any] | None:
+async def session_by_id(db: AsyncEngine, *, tenant_id: str, session_id: str) -> Record | None:
     stmt = select(*SESSION_COLUMNS).where(
         sessions.c.tenant_id == tenant_id,
         sessions.c.id == session_id,
@@ -140,44 +158,43 @@ _BATCHES: dict[str, tuple[Column[str], tuple[ColumnElement[Any], ...]]] = {
 }
 
 
-async def _batch(db: AsyncEngine, name: str, *, tenant_id: str, keys: Sequence[str]) -> Sequence[Row[Any]]:
+async def _batch(db: AsyncEngine, name: str, *, tenant_id: str, keys: Sequence[str]) -> list[Record]:
     stmt = _keyed(name, db.dialect.name)
     async with db.connect() as conn:
-        rows: Sequence[Row[Any]] = (await conn.execute(stmt, {"tenant_id": tenant_id, "keys": list(keys)})).all()
-    return rows
+        return _records(await conn.execute(stmt, {"tenant_id": tenant_id, "keys": list(keys)}))
 
 
-async def users_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
+async def users_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "users", tenant_id=tenant_id, keys=ids)
 
 
-async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> Sequence[Row[Any]]:
+async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "tasks", tenant_id=tenant_id, keys=ids)
 
 
 async def procedures_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
-) -> Sequence[Row[Any]]:
+) -> list[Record]:
     """Ordered by (session_id, position)."""
     return await _batch(db, "procedures", tenant_id=tenant_id, keys=session_ids)
 
 
 async def procedure_counts_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
-) -> Sequence[Row[Any]]:
+) -> list[Record]:
     """``(session_id, n)`` for each session that has procedures."""
     return await _batch(db, "procedure_counts", tenant_id=tenant_id, keys=session_ids)
 
 
 async def recordings_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
-) -> Sequence[Row[Any]]:
+) -> list[Record]:
     return await _batch(db, "recordings", tenant_id=tenant_id, keys=session_ids)
 
 
 async def summaries_by_session_ids(
     db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
-) -> Sequence[Row[Any]]:
+) -> list[Record]:
     return await _batch(db, "summaries", tenant_id=tenant_id, keys=session_ids)
 
 
@@ -243,7 +260,7 @@ async def report(
         p = procedures.c
         count = select(func.count()).where(p.tenant_id == tenant_id, p.session_id.in_(matched_ids))
         columns.append(count.scalar_subquery().label("procedure_count"))
-    m = (await _all(db, select(*columns).select_from(matched)))[0]._mapping
+    m = (await _all(db, select(*columns).select_from(matched)))[0]._asdict()
     avg = m.get("average_score")
     return ReportTotals(
         computed=parts,

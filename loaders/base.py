@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from aiodataloader import DataLoader
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from db.queries import Record
 
 T = TypeVar("T")
 
@@ -33,15 +34,15 @@ class TenantLoader(DataLoader[str, T]):
         self.tenant_id = tenant_id
 
 
-class RowByKeyLoader(TenantLoader["Row[Any] | None"]):
+class RowByKeyLoader(TenantLoader["Record | None"]):
     """One row per key, found by the row's ``key_column``; ``None`` where there is none."""
 
     key_column: ClassVar[str]
 
-    async def fetch(self, keys: Sequence[str]) -> Sequence[Row[Any]]:
+    async def fetch(self, keys: Sequence[str]) -> Sequence[Record]:
         raise NotImplementedError
 
-    async def batch_load_fn(self, keys: list[str]) -> list[Row[Any] | None]:
+    async def batch_load_fn(self, keys: list[str]) -> list[Record | None]:
         rows = await self.fetch(keys)
         by_key = {getattr(row, self.key_column): row for row in rows}
         return [by_key.get(key) for key in keys]

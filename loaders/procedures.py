@@ -1,21 +1,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from db import queries
 from loaders.base import TenantLoader
 
 if TYPE_CHECKING:
-    from sqlalchemy import Row
+    from db.queries import Record
 
 
-class ProceduresBySessionIdLoader(TenantLoader["list[Row[Any]]"]):
+class ProceduresBySessionIdLoader(TenantLoader["list[Record]"]):
     """A session's procedures ordered by position; ``[]`` for a session with none."""
 
-    async def batch_load_fn(self, keys: list[str]) -> list[list[Row[Any]]]:
+    async def batch_load_fn(self, keys: list[str]) -> list[list[Record]]:
         rows = await queries.procedures_by_session_ids(self.db, tenant_id=self.tenant_id, session_ids=keys)
-        by_session: defaultdict[str, list[Row[Any]]] = defaultdict(list)
+        by_session: defaultdict[str, list[Record]] = defaultdict(list)
         for row in rows:  # already ordered by (session_id, position)
             by_session[row.session_id].append(row)
         return [by_session.get(key, []) for key in keys]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from db import queries
 from loaders.base import RowByKeyLoader
@@ -8,7 +8,7 @@ from loaders.base import RowByKeyLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Row
+    from db.queries import Record
 
 
 class SummaryBySessionIdLoader(RowByKeyLoader):
@@ -16,5 +16,5 @@ class SummaryBySessionIdLoader(RowByKeyLoader):
 
     key_column = "session_id"
 
-    async def fetch(self, keys: Sequence[str]) -> Sequence[Row[Any]]:
+    async def fetch(self, keys: Sequence[str]) -> Sequence[Record]:
         return await queries.summaries_by_session_ids(self.db, tenant_id=self.tenant_id, session_ids=keys)

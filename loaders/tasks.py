@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from db import queries
 from loaders.base import RowByKeyLoader
@@ -8,11 +8,11 @@ from loaders.base import RowByKeyLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy import Row
+    from db.queries import Record
 
 
 class TaskByIdLoader(RowByKeyLoader):
     key_column = "id"
 
-    async def fetch(self, keys: Sequence[str]) -> Sequence[Row[Any]]:
+    async def fetch(self, keys: Sequence[str]) -> Sequence[Record]:
         return await queries.tasks_by_ids(self.db, tenant_id=self.tenant_id, ids=keys)

@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from aiodataloader import DataLoader
     from graphql import DirectiveNode, DocumentNode, GraphQLSchema
     from graphql.execution.values import VariableValues
-    from sqlalchemy import Row
 
+    from db.queries import Record
     from gateway.context import Context
     from schema.connection import SessionConnection
 
@@ -232,7 +232,7 @@ def _unique(values: Iterable[str | None]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v is not None]
 
 
-async def fetch_related(ctx: Context, rows: Sequence[Row[Any]], names: set[str]) -> Related:
+async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -> Related:
     """Every relation ``names`` (Session field names) need, for all ``rows``: one batch each, concurrently."""
     loaders = ctx.loaders
     session_ids = [row.id for row in rows]

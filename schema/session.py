@@ -12,7 +12,7 @@ from resolvers.naming import display_name, duration_seconds, recording_view
 from schema.enums import RecordingStatus, SessionRole, SessionStatus
 
 if TYPE_CHECKING:
-    from sqlalchemy import Row
+    from db.queries import Record
 
 
 @strawberry.type(description="Who ran a session. Email is personal data and is never exposed.")
@@ -21,7 +21,7 @@ class User:
     display_name: str
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> User:
+    def from_row(cls, row: Record) -> User:
         return cls(id=strawberry.ID(row.id), display_name=row.display_name)
 
 
@@ -34,7 +34,7 @@ class Procedure:
     video_url: str | None = strawberry.field(description="The procedure's own clip.")
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Procedure:
+    def from_row(cls, row: Record) -> Procedure:
         return cls(
             id=strawberry.ID(row.id),
             position=row.position,
@@ -68,7 +68,7 @@ class LinkedTask:
     url: str | None = strawberry.field(description='Where "View Task" leads.')
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> LinkedTask:
+    def from_row(cls, row: Record) -> LinkedTask:
         return cls(
             id=strawberry.ID(row.id),
             title=row.title,
@@ -84,7 +84,7 @@ class Session:
     row: strawberry.Private[Any]
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Session:
+    def from_row(cls, row: Record) -> Session:
         return cls(row=row)
 
     @strawberry.field
