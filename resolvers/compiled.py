@@ -249,7 +249,9 @@ async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -
     ]
     jobs = [job for job in jobs if job[2]]
     related = Related()
-    results = await asyncio.gather(*(loader.load_many(keys) for _, loader, keys in jobs))
+    # Straight to each loader's batch function: the keys are already one deduplicated batch, so
+    # a future per key would only cost time.
+    results = await asyncio.gather(*(loader.batch_load_fn(keys) for _, loader, keys in jobs))
     for (attr, _, keys), values in zip(jobs, results, strict=True):
         setattr(related, attr, dict(zip(keys, values, strict=True)))
     return related
