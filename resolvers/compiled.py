@@ -324,6 +324,12 @@ _RECORDING = {
     "url": lambda v: v.url,
     "expiresAt": lambda v: None if v.expires_at is None else serialize_datetime(v.expires_at),
 }
+_PAGE_INFO = {
+    "hasNextPage": lambda p: p.has_next_page,
+    "hasPreviousPage": lambda p: p.has_previous_page,
+    "startCursor": lambda p: p.start_cursor,
+    "endCursor": lambda p: p.end_cursor,
+}
 _STATUS = {"completed": "COMPLETED", "in_progress": "IN_PROGRESS", "failed": "FAILED"}
 _ROLE = {"trainer": "TRAINER", "trainee": "TRAINEE"}
 
@@ -461,8 +467,7 @@ class Runner:
             before=args["before"],
         )
         rows = [edge.node.row for edge in connection.edges]
-        edges = _find(sel.children, "edges")
-        nodes = [n for e in edges for n in _find(e.children, "node")]
+        nodes = [n for e in _find(sel.children, "edges") for n in _find(e.children, "node")]
         wanted = {name for n in nodes for name in n.child_names()}
         count_wanted = bool(_find(sel.children, "totalCount"))
 
@@ -474,36 +479,24 @@ class Runner:
         else:
             related, total = await fetch_related(ctx, rows, wanted), 0
 
-        def edge_getters(edge_sel: Selected) -> dict[str, Getter]:
-            node_sel = _find(edge_sel.children, "node")
-            write_node = session_writer(ctx, node_sel[0].children if node_sel else (), related)
-            return {"cursor": lambda e: e.cursor_text(), "node": lambda e: write_node(e.node.row)}
+        def node(children: tuple[Selected, ...]) -> Getter:
+            write = session_writer(ctx, children, related)
+            return lambda edge: write(edge.node.row)
 
-        page_info = {
-            "hasNextPage": lambda p: p.has_next_page,
-            "hasPreviousPage": lambda p: p.has_previous_page,
-            "startCursor": lambda p: p.start_cursor,
-            "endCursor": lambda p: p.end_cursor,
-        }
+        def edges(children: tuple[Selected, ...]) -> Getter:
+            write = _object(children, "SessionEdge", {"cursor": lambda e: e.cursor_text()}, {"node": node})
+            return lambda c: [write(e) for e in c.edges]
 
-        def edges_getter(edge_sel: Selected) -> Getter:
-            write_edge = _object(edge_sel.children, "SessionEdge", edge_getters(edge_sel))
-            return lambda c: [write_edge(e) for e in c.edges]
+        def page_info(children: tuple[Selected, ...]) -> Getter:
+            return _attribute("page_info", _object(children, "PageInfo", _PAGE_INFO))
 
-        getters: dict[str, Any] = {
-            "totalCount": lambda _c: _int(total),
-        }
-        pairs: list[tuple[str, Getter]] = []
-        for child in sel.children:
-            if child.name == "__typename":
-                pairs.append((child.key, _constant("SessionConnection")))
-            elif child.name == "edges":
-                pairs.append((child.key, edges_getter(child)))
-            elif child.name == "pageInfo":
-                pairs.append((child.key, _attribute("page_info", _object(child.children, "PageInfo", page_info))))
-            else:
-                pairs.append((child.key, getters[child.name]))
-        return {key: get(connection) for key, get in pairs}
+        write = _object(
+            sel.children,
+            "SessionConnection",
+            {"totalCount": lambda _c: _int(total)},
+            {"edges": edges, "pageInfo": page_info},
+        )
+        return write(connection)
 
     async def session(self, sel: Selected, args: dict[str, Any]) -> Any:
         found = await resolve.get_session(self.ctx, str(args["id"]))
