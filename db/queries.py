@@ -12,7 +12,8 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, case, func, literal, select
+from sqlalchemy import ARRAY, Dialect, Text, any_, bindparam, case, func, literal, select
+from sqlalchemy.types import TypeDecorator
 
 from db.filters import SessionFilter, SessionOrder, displayed_duration, keyset_order, seek, session_where
 from db.tables import procedures, recordings, session_summaries, sessions, tasks, users
@@ -57,7 +58,7 @@ def _record_type(columns: tuple[str, ...]) -> Any:
 
 def _records(result: Result[Any]) -> list[Record]:
     make = _record_type(tuple(result.keys()))._make
-    return [make(row) for row in result]
+    return [make(row) for row in result.all()]
 
 
 async def _all(db: AsyncEngine, stmt: Select[Any]) -> list[Record]:
@@ -120,6 +121,16 @@ async def session_by_id(db: AsyncEngine, *, tenant_id: str, session_id: str) -> 
     return rows[0] if rows else None
 
 
+class _TextArray(TypeDecorator[list[str]]):
+    """``text[]`` bound as the list it is (SQLAlchemy's ARRAY copies it item by item)."""
+
+    impl = ARRAY(Text())
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
 def _keys_match(key: Column[str], dialect: str) -> ColumnElement[bool]:
     """``key`` is one of the bound ``:keys``.
 
@@ -127,7 +138,7 @@ def _keys_match(key: Column[str], dialect: str) -> ColumnElement[bool]:
     connection's prepared statement is reused. Elsewhere an expanding ``IN``.
     """
     if dialect == "postgresql":
-        return key == any_(bindparam("keys", type_=ARRAY(Text())))
+        return key == any_(bindparam("keys", type_=_TextArray()))
     return key.in_(bindparam("keys", expanding=True))
 
 

@@ -45,6 +45,12 @@ class Timestamp(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.isoformat() if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # asyncpg already decodes timestamptz to an aware UTC datetime: nothing to do per value.
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

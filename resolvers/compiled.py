@@ -42,9 +42,9 @@ from db import queries
 from db.filters import SessionOrder as Order
 from gateway.errors import is_database_failure
 from resolvers import sessions as resolve
-from resolvers.naming import display_name, duration_seconds, recording_view
+from resolvers import writers
+from resolvers.writers import Related
 from schema.inputs import to_filter
-from schema.scalars import serialize_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -81,6 +81,8 @@ class Selected:
     name: str
     nodes: tuple[FieldNode, ...]
     children: tuple[Selected, ...] = ()
+    # For the object types written per row (edges, sessions and what hangs off them).
+    writer: Callable[[Any, Related], dict[str, Any]] | None = field(default=None, compare=False)
 
     def child_names(self) -> set[str]:
         return {child.name for child in self.children}
@@ -176,7 +178,8 @@ class Plan:
             if isinstance(named, GraphQLObjectType):
                 sub = collect_subfields(self.schema, self.fragments, variables, self.operation, named, details)
                 children = self._selected(named, sub.grouped_field_set, variables)
-            out.append(Selected(key, name, nodes, children))
+            writer = writers.generate(named.name, children) if named.name in writers.SPECS else None
+            out.append(Selected(key, name, nodes, children, writer))
         return tuple(out)
 
 
@@ -213,21 +216,6 @@ class PlanCache:
 
 # --- running --------------------------------------------------------------------------------
 
-Row_ = Any  # a SQLAlchemy Row; attribute access only
-
-
-@dataclass(slots=True)
-class Related:
-    """The rows hanging off a set of sessions, one batch per selected relation."""
-
-    users: dict[str, Row_] = field(default_factory=dict)
-    tasks: dict[str, Row_] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    procedures: dict[str, list[Row_]] = field(default_factory=dict)
-    recordings: dict[str, Row_] = field(default_factory=dict)
-    summaries: dict[str, Row_] = field(default_factory=dict)
-
-
 def _unique(values: Iterable[str | None]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v is not None]
 
@@ -248,7 +236,7 @@ async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -
         ("summaries", loaders.summaries, session_ids if "summary" in names else []),
     ]
     jobs = [job for job in jobs if job[2]]
-    related = Related()
+    related = Related(now=ctx.now, media=ctx.media)
     # Straight to each loader's batch function: the keys are already one deduplicated batch, so
     # a future per key would only cost time.
     results = await asyncio.gather(*(loader.batch_load_fn(keys) for _, loader, keys in jobs))
@@ -260,164 +248,22 @@ async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -
 Getter = Callable[[Any], Any]
 
 
-def _object(
-    selected: tuple[Selected, ...],
-    typename: str,
-    getters: dict[str, Getter],
-    nested: Mapping[str, Callable[[tuple[Selected, ...]], Getter]] | None = None,
-) -> Getter:
-    """A writer of one object type: ``source -> {response key: value}`` in selection order.
-
-    ``getters`` read leaf fields; ``nested`` build the getter of an object field from what is
-    selected under it (each response key its own: two aliases may select different fields).
-    """
-    pairs: list[tuple[str, Getter]] = []
-    for sel in selected:
-        if sel.name == "__typename":
-            pairs.append((sel.key, _constant(typename)))
-        elif nested is not None and sel.name in nested:
-            pairs.append((sel.key, nested[sel.name](sel.children)))
-        else:
-            pairs.append((sel.key, getters[sel.name]))
-
-    def write(source: Any) -> dict[str, Any]:
-        return {key: get(source) for key, get in pairs}
-
-    return write
+def _object(selected: tuple[Selected, ...], typename: str, getters: Mapping[str, Getter]) -> Getter:
+    """A writer of an object written once per request (connection, page info, report parts)."""
+    pairs = [(sel.key, _constant(typename) if sel.name == "__typename" else getters[sel.name]) for sel in selected]
+    return lambda source: {key: get(source) for key, get in pairs}
 
 
-def _constant(value: str) -> Callable[[Any], str]:
+def _constant(value: str) -> Getter:
     return lambda _source: value
 
 
-def _attribute(name: str, write: Getter) -> Getter:
-    return lambda source: write(getattr(source, name))
-
-
-def _nullable(write: Getter) -> Getter:
-    return lambda source: None if source is None else write(source)
-
-
-_USER = {"id": lambda r: r.id, "displayName": lambda r: r.display_name}
-_TASK = {
-    "id": lambda r: r.id,
-    "title": lambda r: r.title,
-    "source": lambda r: r.source,
-    "externalRef": lambda r: r.external_ref,
-    "status": lambda r: r.status,
-    "url": lambda r: r.url,
-}
-_PROCEDURE = {
-    "id": lambda r: r.id,
-    "position": lambda r: _int(r.position),
-    "name": lambda r: r.name,
-    "description": lambda r: r.description,
-    "videoUrl": lambda r: r.video_url,
-}
-_SUMMARY = {
-    "score": lambda r: None if r.score is None else _int(r.score),
-    "prose": lambda r: r.prose,
-    "trainerNotes": lambda r: r.trainer_notes,
-}
-_RECORDING = {
-    "status": lambda v: v.status.name,
-    "url": lambda v: v.url,
-    "expiresAt": lambda v: None if v.expires_at is None else serialize_datetime(v.expires_at),
-}
-_PAGE_INFO = {
+_PAGE_INFO: dict[str, Getter] = {
     "hasNextPage": lambda p: p.has_next_page,
     "hasPreviousPage": lambda p: p.has_previous_page,
     "startCursor": lambda p: p.start_cursor,
     "endCursor": lambda p: p.end_cursor,
 }
-_STATUS = {"completed": "COMPLETED", "in_progress": "IN_PROGRESS", "failed": "FAILED"}
-_ROLE = {"trainer": "TRAINER", "trainee": "TRAINEE"}
-
-
-@dataclass(frozen=True, slots=True)
-class _Relations:
-    """Getters of a Session's object fields, over the related rows fetched for a page."""
-
-    related: Related
-    ctx: Context
-
-    def user(self, children: tuple[Selected, ...]) -> Getter:
-        write, users = _object(children, "User", _USER), self.related.users
-
-        def get(row: Any) -> Any:
-            found = users.get(row.user_id)
-            if found is None:  # a broken foreign key: the executor reports it
-                raise Unsupported("error")
-            return write(found)
-
-        return get
-
-    def linked_task(self, children: tuple[Selected, ...]) -> Getter:
-        write, tasks = _nullable(_object(children, "LinkedTask", _TASK)), self.related.tasks
-        return lambda row: None if row.task_id is None else write(tasks.get(row.task_id))
-
-    def summary(self, children: tuple[Selected, ...]) -> Getter:
-        write, summaries = _object(children, "Summary", _SUMMARY), self.related.summaries
-
-        def get(row: Any) -> Any:
-            found = summaries.get(row.id)
-            if found is None or (found.score is None and found.prose is None and found.trainer_notes is None):
-                return None
-            return write(found)
-
-        return get
-
-    def recording(self, children: tuple[Selected, ...]) -> Getter:
-        write, recordings = _object(children, "Recording", _RECORDING), self.related.recordings
-        media, now = self.ctx.media, self.ctx.now
-        return lambda row: write(recording_view(recordings.get(row.id), media, now))
-
-    def procedures(self, children: tuple[Selected, ...]) -> Getter:
-        write, procedures = _object(children, "Procedure", _PROCEDURE), self.related.procedures
-        return lambda row: [write(p) for p in procedures[row.id]]
-
-
-def session_writer(ctx: Context, selected: tuple[Selected, ...], related: Related) -> Getter:
-    """Writes a Session from its row, with ``related`` holding the rows of its selected relations."""
-    now, tasks, counts = ctx.now, related.tasks, related.counts
-
-    def task_title(row: Any) -> str | None:
-        task = tasks.get(row.task_id) if not row.name and row.task_id is not None else None
-        return None if task is None else task.title
-
-    getters: dict[str, Getter] = {
-        "id": lambda r: r.id,
-        "name": lambda r: display_name(r.name, task_title(r), r.started_at),
-        "status": lambda r: _STATUS[r.status],
-        "role": lambda r: _ROLE[r.role],
-        "thumbnailUrl": lambda r: r.thumbnail_url,
-        "durationSeconds": lambda r: _optional_int(
-            duration_seconds(
-                recorded=r.duration_seconds,
-                status=r.status,
-                started_at=r.started_at,
-                completed_at=r.completed_at,
-                now=now,
-            )
-        ),
-        "startedAt": lambda r: serialize_datetime(r.started_at),
-        "completedAt": lambda r: None if r.completed_at is None else serialize_datetime(r.completed_at),
-        "seatId": lambda r: r.seat_id,
-        "procedureCount": lambda r: _int(counts[r.id]),
-    }
-    relations = _Relations(related, ctx)
-    nested = {
-        "user": relations.user,
-        "linkedTask": relations.linked_task,
-        "summary": relations.summary,
-        "recording": relations.recording,
-        "procedures": relations.procedures,
-    }
-    return _object(selected, "Session", getters, nested)
-
-
-def _optional_int(value: int | None) -> int | None:
-    return None if value is None else _int(value)
 
 
 def _find(selected: Iterable[Selected], name: str) -> list[Selected]:
@@ -479,31 +325,34 @@ class Runner:
         else:
             related, total = await fetch_related(ctx, rows, wanted), 0
 
-        def node(children: tuple[Selected, ...]) -> Getter:
-            write = session_writer(ctx, children, related)
-            return lambda edge: write(edge.node.row)
+        def write_edges(edges_sel: Selected) -> Any:
+            write = edges_sel.writer
+            if write is None:
+                raise Unsupported("field")
+            return [write(edge, related) for edge in connection.edges]
 
-        def edges(children: tuple[Selected, ...]) -> Getter:
-            write = _object(children, "SessionEdge", {"cursor": lambda e: e.cursor_text()}, {"node": node})
-            return lambda c: [write(e) for e in c.edges]
-
-        def page_info(children: tuple[Selected, ...]) -> Getter:
-            return _attribute("page_info", _object(children, "PageInfo", _PAGE_INFO))
-
-        write = _object(
-            sel.children,
-            "SessionConnection",
-            {"totalCount": lambda _c: _int(total)},
-            {"edges": edges, "pageInfo": page_info},
-        )
-        return write(connection)
+        out: dict[str, Any] = {}
+        for child in sel.children:
+            if child.name == "__typename":
+                out[child.key] = "SessionConnection"
+            elif child.name == "edges":
+                out[child.key] = write_edges(child)
+            elif child.name == "pageInfo":
+                out[child.key] = _object(child.children, "PageInfo", _PAGE_INFO)(connection.page_info)
+            elif child.name == "totalCount":
+                out[child.key] = _int(total)
+            else:
+                raise Unsupported("field")
+        return out
 
     async def session(self, sel: Selected, args: dict[str, Any]) -> Any:
         found = await resolve.get_session(self.ctx, str(args["id"]))
         if found is None:
             return None
         related = await fetch_related(self.ctx, [found.row], sel.child_names())
-        return session_writer(self.ctx, sel.children, related)(found.row)
+        if sel.writer is None:
+            raise Unsupported("field")
+        return sel.writer(found.row, related)
 
     async def report(self, sel: Selected, args: dict[str, Any]) -> Any:
         names = sel.child_names()
@@ -521,10 +370,10 @@ class Runner:
                 value = _int(totals.total_count)
             elif child.name == "byStatus":
                 write = _object(child.children, "StatusCount", status_count)
-                value = [write((name, totals.by_status[raw])) for raw, name in _STATUS.items()]
+                value = [write((name, totals.by_status[raw])) for raw, name in writers.STATUS_NAMES.items()]
             elif child.name == "byRole":
                 write = _object(child.children, "RoleCount", role_count)
-                value = [write((name, totals.by_role[raw])) for raw, name in _ROLE.items()]
+                value = [write((name, totals.by_role[raw])) for raw, name in writers.ROLE_NAMES.items()]
             elif child.name == "averageScore":
                 value = None if totals.average_score is None else _float(totals.average_score)
             elif child.name == "totalDurationSeconds":
