@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean bench
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -20,6 +20,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# Benchmarks against PostgreSQL (BENCH_POSTGRES_URL, default postgresql://root@127.0.0.1:5432/test) with wrk;
+# writes bench/RESULTS.md. Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--sessions 1000000".
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(BIN)/python bench/run.py --scaling $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -183,9 +183,7 @@ async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -
     return await _batch(db, "tasks", tenant_id=tenant_id, keys=ids)
 
 
-async def procedures_by_session_ids(
-    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
-) -> list[Record]:
+async def procedures_by_session_ids(db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
     """Ordered by (session_id, position)."""
     return await _batch(db, "procedures", tenant_id=tenant_id, keys=session_ids)
 
@@ -197,15 +195,11 @@ async def procedure_counts_by_session_ids(
     return await _batch(db, "procedure_counts", tenant_id=tenant_id, keys=session_ids)
 
 
-async def recordings_by_session_ids(
-    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
-) -> list[Record]:
+async def recordings_by_session_ids(db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "recordings", tenant_id=tenant_id, keys=session_ids)
 
 
-async def summaries_by_session_ids(
-    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
-) -> list[Record]:
+async def summaries_by_session_ids(db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "summaries", tenant_id=tenant_id, keys=session_ids)
 
 

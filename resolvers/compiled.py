@@ -216,6 +216,7 @@ class PlanCache:
 
 # --- running --------------------------------------------------------------------------------
 
+
 def _unique(values: Iterable[str | None]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v is not None]
 
