@@ -226,12 +226,14 @@ async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -
     loaders = ctx.loaders
     session_ids = [row.id for row in rows]
     wants_titles = "name" in names
+    counts_alone = "procedureCount" in names and "procedures" not in names
     task_ids = _unique(row.task_id for row in rows if "linkedTask" in names or (wants_titles and not row.name))
     # (Related attribute, loader, keys): by id for users and tasks, by session for the rest.
     jobs: list[tuple[str, DataLoader[str, Any], list[str]]] = [
         ("users", loaders.users, _unique(row.user_id for row in rows) if "user" in names else []),
         ("tasks", loaders.tasks, task_ids),
-        ("counts", loaders.procedure_counts, session_ids if "procedureCount" in names else []),
+        # With the procedures themselves at hand, their count needs no statement of its own.
+        ("counts", loaders.procedure_counts, session_ids if counts_alone else []),
         ("procedures", loaders.procedures, session_ids if "procedures" in names else []),
         ("recordings", loaders.recordings, session_ids if "recording" in names else []),
         ("summaries", loaders.summaries, session_ids if "summary" in names else []),
@@ -243,6 +245,8 @@ async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -
     results = await asyncio.gather(*(loader.batch_load_fn(keys) for _, loader, keys in jobs))
     for (attr, _, keys), values in zip(jobs, results, strict=True):
         setattr(related, attr, dict(zip(keys, values, strict=True)))
+    if "procedureCount" in names and not counts_alone:
+        related.counts = {key: len(rows) for key, rows in related.procedures.items()}
     return related
 
 
