@@ -47,7 +47,9 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
+        app.state.engine = make_engine(
+            settings.database_url, statement_timeout_ms=settings.statement_timeout_ms, pool_size=settings.pool_size
+        )
         try:
             yield
         finally:

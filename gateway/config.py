@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.config import Config
 from starlette.datastructures import Secret
 
-from db.engine import UnsupportedDatabaseURL, check_url
+from db.engine import DEFAULT_POOL_SIZE, UnsupportedDatabaseURL, check_url
 from resolvers.naming import MediaSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
@@ -54,6 +54,7 @@ class Settings:
     # Signs cursors; see ``cursor_key``.
     cursor_secret: Secret | None = None
     statement_timeout_ms: int = 15_000
+    pool_size: int = DEFAULT_POOL_SIZE
     limits: Limits = field(default_factory=Limits)
     graphiql: bool = True
     # Run validated queries the compiler knows through compiled plans; off: Strawberry's executor only.
@@ -104,6 +105,9 @@ class Settings:
         try:
             ttl = config("MEDIA_URL_TTL_SECONDS", cast=int, default=3600)
             timeout = config("STATEMENT_TIMEOUT_MS", cast=int, default=15_000)
+            pool_size = config("DB_POOL_SIZE", cast=int, default=DEFAULT_POOL_SIZE)
+            if pool_size < 1:
+                raise ValueError("GATEWAY_DB_POOL_SIZE must be at least 1")
             default = Limits()
             limits = Limits(
                 max_depth=config("MAX_DEPTH", cast=int, default=default.max_depth),
@@ -125,6 +129,7 @@ class Settings:
             ),
             cursor_secret=config("CURSOR_SECRET", cast=Secret, default=None),
             statement_timeout_ms=timeout,
+            pool_size=pool_size,
             limits=limits,
             graphiql=graphiql,
             compiled_plans=compiled_plans,

@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from db.engine import make_engine
 from gateway.config import DEFAULT_DATABASE_URL, Limits, Settings, SettingsError
 
 
@@ -93,3 +94,21 @@ def test_a_database_url_the_gateway_does_not_speak_is_refused_at_start(url: str)
     settings = Settings.from_env({"GATEWAY_JWT_SECRET": "x" * 40, "GATEWAY_DATABASE_URL": url})
     with pytest.raises(SettingsError, match="GATEWAY_DATABASE_URL"):
         settings.check()
+
+
+async def test_the_postgresql_pool_is_a_fixed_set_of_the_configured_size() -> None:
+    settings = Settings.from_env({"GATEWAY_JWT_SECRET": "s" * 40, "GATEWAY_DB_POOL_SIZE": "7"})
+    assert settings.pool_size == 7
+    engine = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none", pool_size=settings.pool_size)
+    try:
+        # no overflow connections: none are opened and closed again under load
+        assert engine.pool.size() == 7  # type: ignore[attr-defined]
+        assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]  # noqa: SLF001
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_a_pool_size_that_is_not_a_positive_number_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError):
+        Settings.from_env({"GATEWAY_JWT_SECRET": "s" * 40, "GATEWAY_DB_POOL_SIZE": value})
