@@ -103,7 +103,7 @@ async def test_the_postgresql_pool_is_a_fixed_set_of_the_configured_size() -> No
     try:
         # no overflow connections: none are opened and closed again under load
         assert engine.pool.size() == 7  # type: ignore[attr-defined]
-        assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]  # noqa: SLF001
+        assert engine.pool._max_overflow == 0  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
 
