@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from schema.connection import SessionConnection
 
 MAX_PLANS = 256
-MAX_SHAPES_PER_PLAN = 16
+MAX_SHAPES_PER_PLAN = 8
 
 _int = GraphQLInt.serialize
 _float = GraphQLFloat.serialize

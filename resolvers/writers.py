@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from graphql import GraphQLInt
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+MAX_WRITERS = 1024
 
 
 class SelectedField(Protocol):
@@ -163,30 +165,44 @@ _HELPERS: dict[str, Any] = {
 }
 
 
+Signature = tuple[tuple[str, str, "Signature"], ...]
+"""A selection as (response key, field name, the selection under it) triples: what a writer depends on."""
+
+
+def signature(selected: Sequence[SelectedField]) -> Signature:
+    return tuple((sel.key, sel.name, signature(sel.children)) for sel in selected)
+
+
 def generate(type_name: str, selected: Sequence[SelectedField]) -> Callable[[Any, Related], dict[str, Any]]:
     """The writer of ``type_name`` for the fields ``selected`` under it, in selection order."""
+    return _generate(type_name, signature(selected))
+
+
+@lru_cache(maxsize=MAX_WRITERS)
+def _generate(type_name: str, selected: Signature) -> Callable[[Any, Related], dict[str, Any]]:
+    """Writers are shared by every plan that selects the same fields (and bounded in number)."""
     spec = SPECS[type_name]
     namespace = dict(_HELPERS)
     entries = []
-    for index, sel in enumerate(selected):
-        if not _NAME.fullmatch(sel.key):
-            raise ValueError(f"not a GraphQL name: {sel.key!r}")
-        if sel.name == "__typename":
-            entries.append(f"{sel.key!r}: {type_name!r}")
+    for index, (key, name, children) in enumerate(selected):
+        if not _NAME.fullmatch(key):
+            raise ValueError(f"not a GraphQL name: {key!r}")
+        if name == "__typename":
+            entries.append(f"{key!r}: {type_name!r}")
             continue
-        entry = spec[sel.name]
+        entry = spec[name]
         if isinstance(entry, str):
-            entries.append(f"{sel.key!r}: {entry}")
+            entries.append(f"{key!r}: {entry}")
             continue
         writer = f"_w{index}"
-        namespace[writer] = generate(entry.type_name, sel.children)
+        namespace[writer] = _generate(entry.type_name, children)
         if entry.kind == "one":
             value = f"{writer}({entry.source}, x)"
         elif entry.kind == "optional":
             value = f"(None if (_v{index} := {entry.source}) is None else {writer}(_v{index}, x))"
         else:
             value = f"[{writer}(_e, x) for _e in {entry.source}]"
-        entries.append(f"{sel.key!r}: {value}")
+        entries.append(f"{key!r}: {value}")
     source = "def write(s, x):\n    return {" + ", ".join(entries) + "}\n"
     exec(compile(source, f"<writer of {type_name}>", "exec"), namespace)  # noqa: S102  (see the module docstring)
     return namespace["write"]  # type: ignore[no-any-return]
