@@ -69,9 +69,7 @@ async def test_every_relation_costs_one_statement_per_page(client: httpx.AsyncCl
     assert counts == [7, 7, 7]
 
 
-async def test_detail_with_every_field_costs_six_statements(
-    client: httpx.AsyncClient, statements: list[str]
-) -> None:
+async def test_detail_with_every_field_costs_six_statements(client: httpx.AsyncClient, statements: list[str]) -> None:
     data = await gql(client, DETAIL, {"id": "a-01"})
     assert data["session"]["name"] == "Boiler annual service"
     # session, users, tasks, procedures, recordings, summaries
