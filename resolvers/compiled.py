@@ -40,11 +40,12 @@ from strawberry.types.arguments import convert_arguments
 
 from db import queries
 from db.filters import SessionOrder as Order
-from gateway.errors import is_database_failure
+from gateway.errors import BadUserInput, is_database_failure
 from resolvers import sessions as resolve
 from resolvers import writers
 from resolvers.writers import Related
 from schema.inputs import to_filter
+from schema.report import total_seconds_within_int
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -63,6 +64,19 @@ MAX_SHAPES_PER_PLAN = 8
 
 _int = GraphQLInt.serialize
 _float = GraphQLFloat.serialize
+
+
+class FieldError(Exception):
+    """A field below a root failed as the executor would report it: ``error`` at ``field``.
+
+    ``nulls_parent``: the field is non-null, so its parent (a non-null root here) becomes null.
+    """
+
+    def __init__(self, error: Exception, field: Selected, *, nulls_parent: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.field = field
+        self.nulls_parent = nulls_parent
 
 
 class Unsupported(Exception):
@@ -367,32 +381,45 @@ class Runner:
         totals = report.totals
         status_count = {"status": lambda p: p[0], "count": lambda p: _int(p[1])}
         role_count = {"role": lambda p: p[0], "count": lambda p: _int(p[1])}
-        pairs: list[tuple[str, Any]] = []
+        out: dict[str, Any] = {}
         for child in sel.children:
-            if child.name == "__typename":
-                value: Any = "SessionsReport"
-            elif child.name == "totalCount":
-                value = _int(totals.total_count)
-            elif child.name == "byStatus":
+            if child.name == "byStatus":
                 write = _object(child.children, "StatusCount", status_count)
-                value = [write((name, totals.by_status[raw])) for raw, name in writers.STATUS_NAMES.items()]
+                out[child.key] = [write((name, totals.by_status[raw])) for raw, name in writers.STATUS_NAMES.items()]
             elif child.name == "byRole":
                 write = _object(child.children, "RoleCount", role_count)
-                value = [write((name, totals.by_role[raw])) for raw, name in writers.ROLE_NAMES.items()]
-            elif child.name == "averageScore":
-                value = None if totals.average_score is None else _float(totals.average_score)
-            elif child.name == "totalDurationSeconds":
-                value = _int(totals.total_duration_seconds)
-            elif child.name == "procedureCount":
-                value = _int(totals.procedure_count)
+                out[child.key] = [write((name, totals.by_role[raw])) for raw, name in writers.ROLE_NAMES.items()]
+            elif child.name in _REPORT_LEAVES:
+                try:
+                    out[child.key] = _REPORT_LEAVES[child.name](totals)
+                except BadUserInput as exc:
+                    # Reported here as the executor reports it, rather than computing the report twice.
+                    raise FieldError(exc, child, nulls_parent=True) from exc
             else:
                 raise Unsupported("field")
-            pairs.append((child.key, value))
-        return dict(pairs)
+        return out
+
+
+_REPORT_LEAVES: dict[str, Getter] = {
+    "__typename": lambda _t: "SessionsReport",
+    "totalCount": lambda t: _int(t.total_count),
+    "averageScore": lambda t: None if t.average_score is None else _float(t.average_score),
+    "totalDurationSeconds": lambda t: total_seconds_within_int(t.total_duration_seconds),
+    "totalDurationHours": lambda t: _float(t.total_duration_seconds / 3600),
+    "procedureCount": lambda t: _int(t.procedure_count),
+}
 
 
 # Root fields whose type is non-null: an error there nulls the whole of ``data``.
 _NON_NULL_ROOTS = {"sessions", "sessionsReport", "__typename"}
+
+
+def _null_root(data: dict[str, Any] | None, root: Selected) -> dict[str, Any] | None:
+    """``data`` once ``root`` failed: null there, or null altogether when the root is non-null."""
+    if root.name in _NON_NULL_ROOTS or data is None:
+        return None
+    data[root.key] = None
+    return data
 
 
 async def execute(
@@ -419,15 +446,19 @@ async def execute(
                 raise result
             if isinstance(result, Unsupported):
                 raise result
+            if isinstance(result, FieldError) and result.nulls_parent:
+                failed = result.field
+                path: list[str | int] = [sel.key, failed.key]
+                error = result.error
+                errors.append(GraphQLError(str(error), list(failed.nodes), path=path, original_error=error))
+                data = _null_root(data, sel)
+                continue
             if not is_database_failure(result):
                 raise Unsupported("error") from result
             # The database failed: the whole root field fails (the executor's answer differs only
             # in which nested path names the failure). Never retried on the other path.
             errors.append(GraphQLError(str(result), nodes=list(sel.nodes), path=[sel.key], original_error=result))
-            if sel.name in _NON_NULL_ROOTS:
-                data = None
-            elif data is not None:
-                data[sel.key] = None
+            data = _null_root(data, sel)
         elif data is not None:
             data[sel.key] = result
     return data, errors

@@ -5,7 +5,20 @@ from __future__ import annotations
 import strawberry
 
 from db.queries import ReportPart, ReportTotals
+from gateway.errors import BadUserInput
 from schema.enums import SessionRole, SessionStatus
+
+GRAPHQL_INT_MAX = 2**31 - 1
+
+
+def total_seconds_within_int(seconds: int) -> int:
+    """``totalDurationSeconds`` is a GraphQL Int (32 bits): a larger sum is refused with a way out."""
+    if seconds > GRAPHQL_INT_MAX:
+        raise BadUserInput(
+            f"totalDurationSeconds is {seconds}, more than a GraphQL Int holds ({GRAPHQL_INT_MAX}): "
+            "select totalDurationHours instead, or narrow the filter."
+        )
+    return seconds
 
 
 @strawberry.type
@@ -25,6 +38,7 @@ PART_OF_FIELD = {
     "byStatus": ReportPart.BY_STATUS,
     "byRole": ReportPart.BY_ROLE,
     "totalDurationSeconds": ReportPart.DURATION,
+    "totalDurationHours": ReportPart.DURATION,
     "averageScore": ReportPart.AVERAGE_SCORE,
     "procedureCount": ReportPart.PROCEDURE_COUNT,
 }
@@ -55,10 +69,20 @@ class SessionsReport:
         self.totals.require(ReportPart.AVERAGE_SCORE)
         return self.totals.average_score
 
-    @strawberry.field(description="Sum of durationSeconds over sessions that have one.")
+    @strawberry.field(
+        description=(
+            "Sum of durationSeconds over sessions that have one. Beyond GraphQL's Int (about 68 years) "
+            "it is a BAD_USER_INPUT error: select totalDurationHours, or narrow the filter."
+        )
+    )
     def total_duration_seconds(self) -> int:
         self.totals.require(ReportPart.DURATION)
-        return self.totals.total_duration_seconds
+        return total_seconds_within_int(self.totals.total_duration_seconds)
+
+    @strawberry.field(description="totalDurationSeconds in hours; never too large to answer.")
+    def total_duration_hours(self) -> float:
+        self.totals.require(ReportPart.DURATION)
+        return self.totals.total_duration_seconds / 3600
 
     @strawberry.field(description="Procedures extracted from the matching sessions.")
     def procedure_count(self) -> int:

@@ -536,7 +536,10 @@ CORPUS: list[Case] = [
     Case("report-of-beta", REPORT, tenant="beta"),
     Case("report-counts-only", "{ sessionsReport { byRole { count } byStatus { count } } }"),
     Case("report-average-only", "{ sessionsReport(filter: {role: TRAINEE}) { averageScore } }"),
-    Case("report-duration-and-procedures", "{ sessionsReport { procedureCount totalDurationSeconds } }"),
+    Case(
+        "report-duration-and-procedures",
+        "{ sessionsReport { procedureCount totalDurationSeconds totalDurationHours } }",
+    ),
     Case("report-typename-only", "{ sessionsReport { __typename } }"),
     # --- several root fields, several operations
     Case(

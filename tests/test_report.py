@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy import event
+from starlette.datastructures import Secret
 
 from db.queries import ReportPart, ReportTotals
+from gateway.config import Settings
+from tests import factories as f
 from tests import oracle
-from tests.dataset import DATA
-from tests.helpers import Between, gql
+from tests.conftest import audited, http_client, load
+from tests.dataset import DATA, Dataset
+from tests.helpers import SECRET, Between, gql, post
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
     import httpx
 
 REPORT = """
@@ -320,3 +330,75 @@ def test_a_part_that_was_not_computed_is_never_answered_with_a_default() -> None
     totals.require(ReportPart.BY_ROLE)
     with pytest.raises(LookupError, match="average_score"):
         totals.require(ReportPart.AVERAGE_SCORE)
+
+
+@pytest.fixture
+async def decades_of_training(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients (compiled plans on, then off) over a tenant whose sessions add up to more than an Int."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'long.db'}"
+    longest = 2**31 - 1  # the largest duration_seconds the storage contract's integer holds
+    await load(
+        url,
+        Dataset(
+            tenants=[f.tenant("alpha")],
+            users=[f.user("u-1", "alpha", "Una")],
+            sessions=[f.session(f"s-{i}", "alpha", "u-1", duration_seconds=longest) for i in (1, 2)],
+        ),
+    )
+    settings = Settings(database_url=url, jwt_secret=Secret(SECRET))
+    async with (
+        audited(settings) as compiled,
+        audited(dataclasses.replace(settings, compiled_plans=False)) as executor,
+        http_client(compiled) as compiled_client,
+        http_client(executor) as executor_client,
+    ):
+        yield compiled_client, executor_client
+
+
+async def test_a_total_duration_beyond_an_int_is_refused_clearly_and_answered_in_hours(
+    decades_of_training: tuple[httpx.AsyncClient, httpx.AsyncClient],
+) -> None:
+    total = 2 * (2**31 - 1)
+    for client in decades_of_training:
+        # when: the Int field is asked for
+        response = await post(client, "{ sessionsReport { totalCount totalDurationSeconds } }")
+        # then: a clear BAD_USER_INPUT that says what to do instead, the same on both paths
+        assert response.status_code == 200
+        assert response.json() == {
+            "data": None,
+            "errors": [
+                {
+                    "message": (
+                        f"totalDurationSeconds is {total}, more than a GraphQL Int holds (2147483647): "
+                        "select totalDurationHours instead, or narrow the filter."
+                    ),
+                    "locations": [{"line": 1, "column": 31}],
+                    "path": ["sessionsReport", "totalDurationSeconds"],
+                    "extensions": {"code": "BAD_USER_INPUT"},
+                }
+            ],
+        }
+        # and the hours are there for the asking
+        hours = await gql(client, "{ sessionsReport { totalDurationHours } }")
+        assert hours == {"sessionsReport": {"totalDurationHours": total / 3600}}
+
+
+async def test_the_compiled_plan_reports_the_overflow_itself_without_computing_the_report_twice(
+    decades_of_training: tuple[httpx.AsyncClient, httpx.AsyncClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    compiled, executor = decades_of_training
+    app = compiled._transport.app  # type: ignore[attr-defined]
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+    with caplog.at_level(logging.DEBUG, logger="gateway.plans"):
+        response = await post(compiled, "{ sessionsReport { totalDurationSeconds } }")
+    event.remove(app.state.engine.sync_engine, "before_cursor_execute", record)
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert [r.execution_path for r in caplog.records if hasattr(r, "execution_path")] == ["compiled"]
+    assert len(sent) == 1, sent
+    # and the executor answers the same
+    assert (await post(executor, "{ sessionsReport { totalDurationSeconds } }")).json() == response.json()
