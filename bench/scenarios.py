@@ -32,7 +32,7 @@ REPORT_QUERY = """query Report {
     totalCount
     byStatus { status count }
     byRole { role count }
-    averageScore totalDurationSeconds procedureCount
+    averageScore totalDurationHours procedureCount
   }
 }"""
 
