@@ -91,7 +91,7 @@ def without_clock(data: Any) -> Any:
     """``data`` without the values that depend on the request's clock.
 
     Those are ``durationSeconds`` of in-progress sessions and the report's ``totalDurationSeconds``
-    (which sums them).
+    and ``totalDurationHours`` (which sum them).
     """
     if isinstance(data, list):
         return [without_clock(item) for item in data]
@@ -99,7 +99,7 @@ def without_clock(data: Any) -> Any:
         running_now = data.get("status") == "IN_PROGRESS"
         return {
             key: None
-            if (key == "durationSeconds" and running_now) or key == "totalDurationSeconds"
+            if (key == "durationSeconds" and running_now) or key in {"totalDurationSeconds", "totalDurationHours"}
             else without_clock(value)
             for key, value in data.items()
         }
