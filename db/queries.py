@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import namedtuple
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import ARRAY, Dialect, Text, any_, bindparam, case, func, literal, select
@@ -57,7 +57,8 @@ def _record_type(columns: tuple[str, ...]) -> Any:
 
 
 def _records(result: Result[Any]) -> list[Record]:
-    make = _record_type(tuple(result.keys()))._make
+    # tuple.__new__ straight: a C call per row, where namedtuple's _make adds a Python frame.
+    make = partial(tuple.__new__, _record_type(tuple(result.keys())))
     return [make(row) for row in result.all()]
 
 
