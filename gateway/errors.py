@@ -96,6 +96,10 @@ def classify(error: GraphQLError) -> tuple[ErrorCode, str]:
     if isinstance(original, GatewayError):
         return original.code, str(original)
     if error.path is None:
+        if original is not None and not isinstance(original, GraphQLError) and not (error.nodes or error.positions):
+            # Raised by the server's own machinery outside any field and any place in the document
+            # (an extension hook): not the request's fault, and not for the client to read.
+            return ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE
         # Raised while parsing, validating or coercing variables: the request is at fault.
         if _TOO_COMPLEX.search(error.message):
             return ErrorCode.QUERY_TOO_COMPLEX, error.message
@@ -106,6 +110,9 @@ def classify(error: GraphQLError) -> tuple[ErrorCode, str]:
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
+    """``error`` with its contract code and the message a client may see (once: a coded error is kept)."""
+    if (error.extensions or {}).get("code") in _CODES:
+        return error
     code, message = classify(error)
     if code in {ErrorCode.INTERNAL_SERVER_ERROR, ErrorCode.SERVICE_UNAVAILABLE}:
         logger.error("%s at %s", code, error.path, exc_info=error.original_error or error)
@@ -118,6 +125,14 @@ def with_code(error: GraphQLError) -> GraphQLError:
         original_error=None,
         extensions={**(error.extensions or {}), "code": str(code)},
     )
+
+
+_CODES = {str(code) for code in ErrorCode}
+
+
+def code_in_place(errors: list[GraphQLError]) -> None:
+    """Code ``errors`` where they are: for errors that reach the response past ``ErrorCodes``."""
+    errors[:] = [with_code(e) for e in errors]
 
 
 class ErrorCodes(SchemaExtension):

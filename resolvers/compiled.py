@@ -8,14 +8,16 @@ fetches each selected relation of the sessions in one batch through the request'
 writes the ``data`` dict with the same derived-value functions the Strawberry types use.
 
 What it does not cover raises ``Unsupported`` and the caller runs the executor instead:
-introspection, other operation types, variables that do not coerce, and any error other than a
-database failure (the executor then reports it exactly as it always does).
+introspection, other operation types, variables that do not coerce, and any error but two (the
+executor then reports it exactly as it always does). The two: a database failure, reported on
+the root field that failed and never retried; and a report total beyond GraphQL's Int, reported
+exactly as the executor does, rather than computing the report twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -207,8 +209,6 @@ class PlanCache:
     def __init__(self, maxsize: int = MAX_PLANS) -> None:
         self.maxsize = maxsize
         self._plans: OrderedDict[tuple[str, str | None], Plan | Unsupported] = OrderedDict()
-        # Operations by the path that ran them ("compiled", "executor:<reason>").
-        self.runs: Counter[str] = Counter()
 
     def get(self, schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None) -> Plan:
         key = (query, operation_name)

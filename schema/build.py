@@ -11,7 +11,7 @@ from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxToke
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.config import Limits
-from gateway.errors import ErrorCodes
+from gateway.errors import ErrorCodes, code_in_place
 from resolvers.compiled import PlanCache
 from schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
 from schema.query import Query
@@ -27,7 +27,11 @@ CACHE_SIZE = 256  # parsed documents, validation results and compiled plans, eac
 
 class GatewaySchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Logging happens in ``ErrorCodes``: only failures of the server, never clients' mistakes."""
+        """Code the errors here too: an exception escaping an extension hook skips ``ErrorCodes``.
+
+        Logging happens in ``with_code``: only failures of the server, never clients' mistakes.
+        """
+        code_in_place(errors)
 
 
 def build_schema(limits: Limits | None = None, *, compiled_plans: bool = True) -> strawberry.Schema:

@@ -120,8 +120,6 @@ class CompiledPlans(SchemaExtension):
                 context.result = ExecutionResult(data=data, errors=errors or None)
                 reason = None
         path = "executor" if reason else "compiled"
-        if self.plans is not None:
-            self.plans.runs[path if reason is None else f"{path}:{reason}"] += 1
         if plans_log.isEnabledFor(logging.DEBUG):
             plans_log.debug(
                 "operation %s ran on the %s path%s",

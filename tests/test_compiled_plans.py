@@ -63,7 +63,8 @@ class PlanLog(logging.Handler):
         self.paths: list[Path_] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.paths.append((record.__dict__["execution_path"], record.__dict__["fallback_reason"]))
+        if "execution_path" in record.__dict__:  # not the plan's own failures, logged for operators
+            self.paths.append((record.__dict__["execution_path"], record.__dict__["fallback_reason"]))
 
     @classmethod
     @contextlib.contextmanager
@@ -906,7 +907,7 @@ def logged(caplog: pytest.LogCaptureFixture) -> list[Path_]:
     return [
         (record.__dict__["execution_path"], record.__dict__["fallback_reason"])
         for record in caplog.records
-        if record.name == PLANS_LOGGER
+        if record.name == PLANS_LOGGER and "execution_path" in record.__dict__
     ]
 
 
@@ -1097,3 +1098,22 @@ async def test_a_detail_with_every_field_costs_one_statement_less_than_on_the_ex
     assert len(executor_statements) == 7, executor_statements
     assert len(statements) == 6, statements
     assert not [s for s in statements if "count(" in s.lower()], statements
+
+
+async def test_a_fault_of_the_plan_itself_is_logged_and_the_executor_still_answers(
+    client: httpx.AsyncClient,
+    executor_client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the compiler")
+
+    monkeypatch.setattr("schema.extensions.compiled.execute", broken)
+    caplog.set_level(logging.DEBUG, logger=PLANS_LOGGER)
+    # when
+    answer = await ask_both(client, executor_client, LIST, {"first": 3})
+    # then: the right answer, from the executor, and the fault in the log for operators
+    assert logged(caplog) == [DISABLED, ("executor", "fault")]
+    assert [edge["node"]["id"] for edge in answer.body["data"]["sessions"]["edges"]] == ["a-04", "a-02", "a-01"]
+    assert any(r.exc_info and "a bug in the compiler" in str(r.exc_info[1]) for r in caplog.records)

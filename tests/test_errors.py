@@ -24,7 +24,7 @@ from tests.dataset import Dataset
 from tests.helpers import SECRET, post
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
 
@@ -157,3 +157,32 @@ if POSTGRES_URL:  # PostgreSQL's statement_timeout; SQLite has none (its busy wa
         finally:
             await engine.dispose()
         assert classify(field_error(raised.value)) == (ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
+
+
+async def test_an_exception_escaping_an_extension_is_masked_and_coded(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(self: object) -> Iterator[None]:
+        raise RuntimeError("secret detail of a server fault")
+        yield  # pragma: no cover  (a generator hook, as Strawberry expects)
+
+    monkeypatch.setattr("schema.extensions.CachedValidation.on_validate", broken)
+    # when
+    response = await post(client, "{ sessions(first: 1) { totalCount } }")
+    # then: the contract's code and fixed message; the detail goes to the log only
+    assert response.status_code == 200
+    assert response.json() == {
+        "data": None,
+        "errors": [{"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
+    }
+    assert "secret detail" not in response.text
+    assert any(r.exc_info and "secret detail" in str(r.exc_info[1]) for r in caplog.records)
+    # and once the fault is gone, the same server answers again
+    monkeypatch.undo()
+    again = await post(client, "{ sessions(first: 1) { totalCount } }")
+    assert again.json()["data"]["sessions"]["totalCount"] > 0
+
+
+def test_a_coded_error_is_coded_once() -> None:
+    coded = with_code(GraphQLError("boom", path=["session"], original_error=RuntimeError("boom")))
+    assert with_code(coded) is coded
