@@ -108,18 +108,29 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, jwt_secret=Secret(SECRET), media=MEDIA)
 
 
+@contextlib.contextmanager
+def recording(app: Starlette) -> Iterator[list[str]]:
+    """Every SQL statement the app's engine sends inside the block."""
+    seen: list[str] = []
+    sync_engine = app.state.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+
+
 @contextlib.asynccontextmanager
 async def audited(settings: Settings) -> AsyncIterator[Starlette]:
     """The app, running; on the way out, an audit of every statement it sent."""
     application = create_app(settings)
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
     async with LifespanManager(application):
-        event.listen(application.state.engine.sync_engine, "before_cursor_execute", record)
-        yield application
+        with recording(application) as sent:
+            yield application
     unscoped = [s for s in sent if "tenant_id" not in s and s != READINESS_PROBE]
     assert sent, "the audit saw no statement: is the listener attached?"
     assert not unscoped, f"statements without a tenant filter: {unscoped}"
@@ -161,14 +172,12 @@ async def executor_client(executor_app: Starlette) -> AsyncIterator[httpx.AsyncC
 @pytest.fixture
 def statements(app: Starlette) -> Iterator[list[str]]:
     """Every SQL statement the app's engine sends while the test runs."""
-    seen: list[str] = []
-    sync_engine = app.state.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(sync_engine, "before_cursor_execute", record)
-    try:
+    with recording(app) as seen:
         yield seen
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def executor_statements(executor_app: Starlette) -> Iterator[list[str]]:
+    """Every SQL statement the executor-only app's engine sends while the test runs."""
+    with recording(executor_app) as seen:
+        yield seen

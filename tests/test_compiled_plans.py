@@ -20,7 +20,6 @@ import pytest
 from graphql import GraphQLObjectType, build_schema, get_named_type
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 from tests.helpers import token_for
 
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import httpx
-    from starlette.applications import Starlette
 
 NOW = datetime(2026, 11, 24, 9, 41, 7, 250_000, tzinfo=UTC)  # a-04 has been in progress since 08:00
 PLANS_LOGGER = "gateway.plans"
@@ -1048,22 +1046,6 @@ async def test_an_argument_error_is_the_executors_on_whichever_path_the_log_name
 # --------------------------------------------------------------------------------------------
 # 4. SQL statements on the compiled path: as few as the executor's, whatever the page size
 # --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def executor_statements(executor_app: Starlette) -> Iterator[list[str]]:
-    """Every SQL statement the executor-only app's engine sends while the test runs."""
-    seen: list[str] = []
-    sync_engine = executor_app.state.engine.sync_engine
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("page_size", [5, 50, 100])

@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event
 from starlette.datastructures import Secret
 
 from db.queries import ReportPart, ReportTotals
 from gateway.config import Settings
 from tests import factories as f
 from tests import oracle
-from tests.conftest import audited, http_client, load
+from tests.conftest import audited, http_client, load, recording
 from tests.dataset import DATA, Dataset
 from tests.helpers import SECRET, Between, gql, post
 
@@ -388,15 +387,8 @@ async def test_the_compiled_plan_reports_the_overflow_itself_without_computing_t
 ) -> None:
     compiled, executor = decades_of_training
     app = compiled._transport.app  # type: ignore[attr-defined]
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
-    with caplog.at_level(logging.DEBUG, logger="gateway.plans"):
+    with caplog.at_level(logging.DEBUG, logger="gateway.plans"), recording(app) as sent:
         response = await post(compiled, "{ sessionsReport { totalDurationSeconds } }")
-    event.remove(app.state.engine.sync_engine, "before_cursor_execute", record)
     assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
     assert [r.execution_path for r in caplog.records if hasattr(r, "execution_path")] == ["compiled"]
     assert len(sent) == 1, sent
