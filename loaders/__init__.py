@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from loaders.procedures import ProcedureCountBySessionIdLoader, ProceduresBySessionIdLoader
@@ -15,23 +15,42 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-@dataclass(frozen=True, slots=True)
 class Loaders:
-    users: UserByIdLoader
-    tasks: TaskByIdLoader
-    procedures: ProceduresBySessionIdLoader
-    procedure_counts: ProcedureCountBySessionIdLoader
-    recordings: RecordingBySessionIdLoader
-    summaries: SummaryBySessionIdLoader
+    """One request's loaders, each built on first use (a compiled plan needs only its batches).
+
+    Built inside the request's event loop, as aiodataloader requires: the resolvers that first
+    touch a loader run there.
+    """
+
+    def __init__(self, db: AsyncEngine, tenant_id: str) -> None:
+        self._db = db
+        self._tenant_id = tenant_id
 
     @classmethod
     def for_request(cls, db: AsyncEngine, tenant_id: str) -> Loaders:
-        """Fresh loaders for one request of one tenant; call from inside the request's event loop."""
-        return cls(
-            users=UserByIdLoader(db, tenant_id),
-            tasks=TaskByIdLoader(db, tenant_id),
-            procedures=ProceduresBySessionIdLoader(db, tenant_id),
-            procedure_counts=ProcedureCountBySessionIdLoader(db, tenant_id),
-            recordings=RecordingBySessionIdLoader(db, tenant_id),
-            summaries=SummaryBySessionIdLoader(db, tenant_id),
-        )
+        """Fresh loaders for one request of one tenant."""
+        return cls(db, tenant_id)
+
+    @cached_property
+    def users(self) -> UserByIdLoader:
+        return UserByIdLoader(self._db, self._tenant_id)
+
+    @cached_property
+    def tasks(self) -> TaskByIdLoader:
+        return TaskByIdLoader(self._db, self._tenant_id)
+
+    @cached_property
+    def procedures(self) -> ProceduresBySessionIdLoader:
+        return ProceduresBySessionIdLoader(self._db, self._tenant_id)
+
+    @cached_property
+    def procedure_counts(self) -> ProcedureCountBySessionIdLoader:
+        return ProcedureCountBySessionIdLoader(self._db, self._tenant_id)
+
+    @cached_property
+    def recordings(self) -> RecordingBySessionIdLoader:
+        return RecordingBySessionIdLoader(self._db, self._tenant_id)
+
+    @cached_property
+    def summaries(self) -> SummaryBySessionIdLoader:
+        return SummaryBySessionIdLoader(self._db, self._tenant_id)
