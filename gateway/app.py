@@ -43,7 +43,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings) -> Starlette:
     settings.check()
-    view = GraphQLView(build_schema(settings.limits, compiled_plans=settings.compiled_plans), settings)
+    schema = build_schema(settings.limits, compiled_plans=settings.compiled_plans, introspection=settings.introspection)
+    view = GraphQLView(schema, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -43,6 +43,8 @@ class Limits:
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2000
+    # A JSON body larger than this is refused unread (a 2,000-token query with variables fits easily).
+    max_body_bytes: int = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE
     limits: Limits = field(default_factory=Limits)
     graphiql: bool = True
+    # Analysts explore the schema in GraphiQL; a deployment that serves only known clients may refuse it.
+    introspection: bool = True
     # Run validated queries the compiler knows through compiled plans; off: Strawberry's executor only.
     compiled_plans: bool = True
 
@@ -113,8 +117,10 @@ class Settings:
                 max_depth=config("MAX_DEPTH", cast=int, default=default.max_depth),
                 max_aliases=config("MAX_ALIASES", cast=int, default=default.max_aliases),
                 max_tokens=config("MAX_TOKENS", cast=int, default=default.max_tokens),
+                max_body_bytes=config("MAX_BODY_BYTES", cast=int, default=default.max_body_bytes),
             )
             graphiql = config("GRAPHIQL", cast=bool, default=True)
+            introspection = config("INTROSPECTION", cast=bool, default=True)
             compiled_plans = config("COMPILED_PLANS", cast=bool, default=True)
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
@@ -132,5 +138,6 @@ class Settings:
             pool_size=pool_size,
             limits=limits,
             graphiql=graphiql,
+            introspection=introspection,
             compiled_plans=compiled_plans,
         )

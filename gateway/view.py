@@ -16,10 +16,36 @@ from gateway.responses import error_response
 
 if TYPE_CHECKING:
     from starlette.responses import Response
-    from starlette.types import Receive, Scope, Send
+    from starlette.types import Message, Receive, Scope, Send
     from starlette.websockets import WebSocket
 
     from gateway.config import Settings
+
+
+class BodyTooLarge(Exception):
+    """The request body went past the configured limit while it was being read."""
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops reading a request body once it passes ``limit`` bytes."""
+    seen = 0
+
+    async def bounded() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return bounded
+
+
+def _is_batch(body: bytes) -> bool:
+    """A JSON array of operation objects (``[{"query": ...}, ...]``): a batch, not a request."""
+    stripped = body.lstrip()
+    return stripped[:1] == b"[" and stripped[1:].lstrip()[:1] == b"{"
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -33,9 +59,27 @@ class GraphQLView(GraphQL[Context, None]):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
             return
-        request = Request(scope, receive)
+        request = Request(scope, _bounded(receive, self.settings.limits.max_body_bytes))
         response = await self._respond(request)
         await response(scope, receive, send)
+
+    async def _refuse_body(self, request: Request) -> Response | None:
+        """A body too large, or a batch of operations: refused before any parsing or reading."""
+        if request.method != "POST":
+            return None
+        limit = self.settings.limits.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        try:
+            if declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge
+            body = await request.body()
+        except BodyTooLarge:
+            return error_response(413, f"The request body is larger than {limit} bytes.", ErrorCode.QUERY_TOO_COMPLEX)
+        if _is_batch(body):
+            return error_response(
+                400, "Send one operation per request: batches are not accepted.", ErrorCode.QUERY_TOO_COMPLEX
+            )
+        return None
 
     async def _respond(self, request: Request) -> Response:
         adapter = self.request_adapter_class(request)
@@ -45,6 +89,9 @@ class GraphQLView(GraphQL[Context, None]):
             request.state.claims = authenticate(request.headers.get("authorization"), self.settings)
         except Unauthenticated as exc:
             return error_response(401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"})
+        refused = await self._refuse_body(request)
+        if refused is not None:
+            return refused
         try:
             return await self.run(request)
         except HTTPException as exc:

@@ -7,6 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
@@ -34,13 +35,17 @@ class GatewaySchema(strawberry.Schema):
         code_in_place(errors)
 
 
-def build_schema(limits: Limits | None = None, *, compiled_plans: bool = True) -> strawberry.Schema:
+def build_schema(
+    limits: Limits | None = None, *, compiled_plans: bool = True, introspection: bool = True
+) -> strawberry.Schema:
     limits = limits or Limits()
     # The limiters' rule classes, built once: the validation cache is keyed by them.
     rules = [
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     validations = ValidationResults(maxsize=CACHE_SIZE)
     plans = PlanCache(maxsize=CACHE_SIZE) if compiled_plans else None
     # Factories: strawberry builds fresh extensions for each request; the caches are shared.

@@ -6,6 +6,7 @@ before any SQL runs, and the server keeps answering good requests afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -335,3 +336,63 @@ async def test_with_graphiql_switched_off_a_browser_gets_the_401_body_not_a_page
     assert page.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert with_token.status_code == 404
     assert with_token.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_batch_of_operations_is_refused_unread(client: httpx.AsyncClient, statements: list[str]) -> None:
+    batch = [{"query": "{ sessions { totalCount } }"}, {"query": "{ sessionsReport { totalCount } }"}]
+    response = await client.post("/graphql", json=batch, headers=auth())
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "Send one operation per request: batches are not accepted.",
+                "extensions": {"code": "QUERY_TOO_COMPLEX"},
+            }
+        ]
+    }
+    assert statements == []
+    await assert_still_serving(client)
+
+
+@pytest.mark.parametrize("sent", ["with-content-length", "streamed"])
+async def test_a_body_over_the_limit_is_refused_before_it_is_read_whole(
+    client: httpx.AsyncClient, statements: list[str], sent: str
+) -> None:
+    padding = " " * 70_000  # JSON allows white space; the query itself is harmless
+    body = f'{{"query": "{{ sessions {{ totalCount }} }}"{padding}}}'.encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 8192):
+            yield body[start : start + 8192]
+
+    content: bytes | AsyncIterator[bytes] = body if sent == "with-content-length" else chunks()
+    headers = {**auth(), "Content-Type": "application/json"}
+    response = await client.post("/graphql", content=content, headers=headers)
+    assert response.status_code == 413
+    assert response.json() == {
+        "errors": [
+            {"message": "The request body is larger than 65536 bytes.", "extensions": {"code": "QUERY_TOO_COMPLEX"}}
+        ]
+    }
+    assert statements == []
+    await assert_still_serving(client)
+
+
+async def test_introspection_answers_by_default_and_can_be_switched_off(settings: Settings) -> None:
+    query = "{ __schema { queryType { name } } }"
+    for introspection, expected in ((True, {"data": {"__schema": {"queryType": {"name": "Query"}}}}), (False, None)):
+        app = create_app(dataclasses.replace(settings, introspection=introspection))
+        transport = httpx.ASGITransport(app=app)
+        async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            response = await post(http, query)
+            if expected is not None:
+                assert response.json() == expected
+            else:
+                body = response.json()
+                assert body["data"] is None
+                assert body["errors"]
+                assert {e["extensions"]["code"] for e in body["errors"]} == {"BAD_USER_INPUT"}
+                assert "introspection" in body["errors"][0]["message"].lower()
+                # ordinary queries still answer
+                ordinary = await post(http, "{ sessions(first: 1) { edges { node { id } } } }")
+                assert "errors" not in ordinary.json()
