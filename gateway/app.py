@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -61,6 +63,16 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", view),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+        ],
+        middleware=[
+            # Browsers on the configured origins only (none by default): others get no CORS headers.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            ),
         ],
         lifespan=lifespan,
     )

@@ -11,7 +11,7 @@ from datetime import timedelta
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.config import Config
-from starlette.datastructures import Secret
+from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from db.engine import DEFAULT_POOL_SIZE, UnsupportedDatabaseURL, check_url
 from resolvers.naming import MediaSettings
@@ -59,6 +59,8 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE
     limits: Limits = field(default_factory=Limits)
     graphiql: bool = True
+    # Browser origins allowed to call the gateway (CORS); none by default.
+    cors_origins: tuple[str, ...] = ()
     # Analysts explore the schema in GraphiQL; a deployment that serves only known clients may refuse it.
     introspection: bool = True
     # Run validated queries the compiler knows through compiled plans; off: Strawberry's executor only.
@@ -121,6 +123,7 @@ class Settings:
             )
             graphiql = config("GRAPHIQL", cast=bool, default=True)
             introspection = config("INTROSPECTION", cast=bool, default=True)
+            origins = config("CORS_ORIGINS", cast=CommaSeparatedStrings, default="")
             compiled_plans = config("COMPILED_PLANS", cast=bool, default=True)
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
@@ -139,5 +142,6 @@ class Settings:
             limits=limits,
             graphiql=graphiql,
             introspection=introspection,
+            cors_origins=tuple(o for o in origins if o),
             compiled_plans=compiled_plans,
         )

@@ -396,3 +396,43 @@ async def test_introspection_answers_by_default_and_can_be_switched_off(settings
                 # ordinary queries still answer
                 ordinary = await post(http, "{ sessions(first: 1) { edges { node { id } } } }")
                 assert "errors" not in ordinary.json()
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [("https://dashboard.example.com", True), ("https://evil.example.net", False)],
+)
+async def test_cors_answers_only_the_configured_origins(settings: Settings, origin: str, *, allowed: bool) -> None:
+    configured = dataclasses.replace(settings, cors_origins=("https://dashboard.example.com",))
+    app = create_app(configured)
+    transport = httpx.ASGITransport(app=app)
+    async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        # the browser's preflight
+        preflight = await http.options(
+            "/graphql",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            },
+        )
+        response = await http.post(
+            "/graphql", json={"query": "{ sessions(first: 1) { totalCount } }"}, headers={**auth(), "Origin": origin}
+        )
+    assert response.status_code == 200
+    if allowed:
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == origin
+        assert response.headers["access-control-allow-origin"] == origin
+    else:
+        assert preflight.status_code == 400
+        assert "access-control-allow-origin" not in preflight.headers
+        assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_origins_come_from_a_comma_separated_setting() -> None:
+    settings = Settings.from_env(
+        {"GATEWAY_JWT_SECRET": "s" * 40, "GATEWAY_CORS_ORIGINS": "https://a.example.com, https://b.example.com"}
+    )
+    assert settings.cors_origins == ("https://a.example.com", "https://b.example.com")
+    assert Settings.from_env({"GATEWAY_JWT_SECRET": "s" * 40}).cors_origins == ()
