@@ -43,6 +43,8 @@ class Limits:
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2000
+    # Objects a query may make the gateway write, estimated before any read (schema/cost.py).
+    max_cost: int = 10_000
     # A JSON body larger than this is refused unread (a 2,000-token query with variables fits easily).
     max_body_bytes: int = 65_536
 
@@ -120,6 +122,7 @@ class Settings:
                 max_aliases=config("MAX_ALIASES", cast=int, default=default.max_aliases),
                 max_tokens=config("MAX_TOKENS", cast=int, default=default.max_tokens),
                 max_body_bytes=config("MAX_BODY_BYTES", cast=int, default=default.max_body_bytes),
+                max_cost=config("MAX_COST", cast=int, default=default.max_cost),
             )
             graphiql = config("GRAPHIQL", cast=bool, default=True)
             introspection = config("INTROSPECTION", cast=bool, default=True)

@@ -55,11 +55,12 @@ class Unauthenticated(GatewayError):
 
 
 # The messages of strawberry's QueryDepthLimiter and MaxAliasesLimiter and of graphql-core's
-# token limit (MaxTokensLimiter): they carry no code of their own.
+# token limit (MaxTokensLimiter), and the gateway's cost limit: they carry no code of their own.
 _TOO_COMPLEX = re.compile(
     r"exceeds maximum operation depth of \d+$"
     r"|^\d+ aliases found\. Allowed: \d+$"
     r"|Document contains more than \d+ tokens\."
+    r"|^Query cost \d+ exceeds the maximum of \d+"
 )
 
 

@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from gateway.config import Limits
 from gateway.errors import ErrorCodes, code_in_place
 from resolvers.compiled import PlanCache
+from schema.cost import cost_limit_rule
 from schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
 from schema.query import Query
 from schema.scalars import DateTime
@@ -43,6 +44,7 @@ def build_schema(
     rules = [
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        cost_limit_rule(limits.max_cost),
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
