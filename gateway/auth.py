@@ -37,17 +37,28 @@ def authenticate(authorization: str | None, settings: Settings) -> Claims:
     token = bearer_token(authorization)
     if len(token) > MAX_TOKEN_BYTES:
         raise Unauthenticated("Token too large.")
+    required = ["exp"]
+    if settings.jwt_issuer is not None:
+        required.append("iss")
+    if settings.jwt_audience is not None:
+        required.append("aud")
     try:
         payload = jwt.decode(
             token,
             settings.jwt_key,
             # From configuration, never from the token's header.
             algorithms=settings.jwt_algorithms,
-            options={"require": ["exp"]},
+            options={"require": required, "verify_aud": settings.jwt_audience is not None},
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
             leeway=LEEWAY_SECONDS,
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("Token expired.") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise Unauthenticated("Token issuer not accepted.") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthenticated("Token audience not accepted.") from exc
     except jwt.PyJWTError as exc:  # any other refusal, including a key that does not fit the token
         raise Unauthenticated("Invalid token.") from exc
     tenant_id = payload.get("tenant_id")

@@ -54,6 +54,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     jwt_secret: Secret | None = None
     jwt_public_key: str | None = None
+    # When set, tokens must carry this "iss" / an "aud" naming this audience.
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
     media: MediaSettings = field(default_factory=MediaSettings)
     # Signs cursors; see ``cursor_key``.
     cursor_secret: Secret | None = None
@@ -134,6 +137,8 @@ class Settings:
             database_url=config("DATABASE_URL", default=DEFAULT_DATABASE_URL),
             jwt_secret=secret,
             jwt_public_key=public_key,
+            jwt_issuer=config("JWT_ISSUER", default=None) or None,
+            jwt_audience=config("JWT_AUDIENCE", default=None) or None,
             media=MediaSettings(
                 base_url=config("MEDIA_BASE_URL", default=None),
                 signing_key=None if signing_key is None else str(signing_key).encode(),

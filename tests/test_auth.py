@@ -20,6 +20,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from starlette.datastructures import Secret
 
 from gateway.app import create_app
 from gateway.config import Settings
@@ -296,3 +297,54 @@ async def test_rs256_token_sent_to_an_ec_configured_app_is_refused(
 ) -> None:
     token = jwt.encode(claims(), rsa_key, algorithm="RS256")
     assert_unauthenticated(await call(ec_client, f"Bearer {token}"))
+
+
+@pytest.fixture(scope="module")
+async def issuer_client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database_url=database_url,
+        jwt_secret=Secret(SECRET),
+        jwt_issuer="https://auth.example.com/",
+        jwt_audience="sessions-gateway",
+    )
+    async with serving(settings) as http:
+        yield http
+
+
+ISSUED = {"iss": "https://auth.example.com/", "aud": "sessions-gateway"}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [ISSUED, {**ISSUED, "aud": ["dashboard", "sessions-gateway"]}],
+    ids=["aud-string", "aud-list"],
+)
+async def test_a_configured_issuer_and_audience_are_accepted(
+    issuer_client: httpx.AsyncClient, extra: dict[str, Any]
+) -> None:
+    token = jwt.encode({**claims("alpha"), **extra}, SECRET, algorithm="HS256")
+    assert total_count(await call(issuer_client, f"Bearer {token}")) == len(DATA.live_sessions("alpha"))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({**ISSUED, "iss": "https://elsewhere.example.com/"}, "Token issuer not accepted."),
+        ({**ISSUED, "aud": "another-service"}, "Token audience not accepted."),
+        ({"aud": "sessions-gateway"}, "Invalid token."),  # no iss at all
+        ({"iss": "https://auth.example.com/"}, "Invalid token."),  # no aud at all
+    ],
+    ids=["wrong-iss", "wrong-aud", "missing-iss", "missing-aud"],
+)
+async def test_a_token_for_another_issuer_or_audience_is_refused(
+    issuer_client: httpx.AsyncClient, extra: dict[str, Any], message: str
+) -> None:
+    token = jwt.encode({**claims("alpha"), **extra}, SECRET, algorithm="HS256")
+    response = await call(issuer_client, f"Bearer {token}")
+    assert_unauthenticated(response)
+    assert response.json()["errors"][0]["message"] == message
+
+
+async def test_without_issuer_or_audience_settings_neither_claim_is_required(client: httpx.AsyncClient) -> None:
+    token = jwt.encode({**claims("alpha"), "aud": "anything", "iss": "anyone"}, SECRET, algorithm="HS256")
+    assert total_count(await call(client, f"Bearer {token}")) == len(DATA.live_sessions("alpha"))
