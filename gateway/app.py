@@ -17,7 +17,7 @@ from starlette.routing import Route
 from db.engine import make_engine
 from gateway.config import Settings
 from gateway.view import GraphQLView
-from schema import build_schema
+from schema.build import build_schema
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -117,7 +117,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(_args: argparse.Namespace) -> int:
-    from schema import schema  # noqa: PLC0415
+    from schema.build import schema  # noqa: PLC0415
 
     sys.stdout.write(schema.as_str() + "\n")
     return 0

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from graphql import GraphQLInt
 
 from resolvers.naming import MediaSettings, display_name, duration_seconds, recording_view
+from schema.enums import SessionRole, SessionStatus
 from schema.scalars import serialize_datetime
 
 if TYPE_CHECKING:
@@ -106,8 +107,9 @@ SPECS: dict[str, dict[str, str | Nested]] = {
     "Recording": {"status": "s.status.name", "url": "s.url", "expiresAt": "_odt(s.expires_at)"},
 }
 
-STATUS_NAMES = {"completed": "COMPLETED", "in_progress": "IN_PROGRESS", "failed": "FAILED"}
-ROLE_NAMES = {"trainer": "TRAINER", "trainee": "TRAINEE"}
+# Storage value -> GraphQL enum name, in the enums' order (the order byStatus and byRole list them).
+STATUS_NAMES = {member.value: member.name for member in SessionStatus}
+ROLE_NAMES = {member.value: member.name for member in SessionRole}
 _int = GraphQLInt.serialize
 
 

@@ -1,5 +1,5 @@
-"""The Strawberry schema: the one object exported is ``schema``."""
+"""The Strawberry schema: types, inputs, enums and scalars; ``schema.build`` assembles them.
 
-from schema.build import build_schema, schema
-
-__all__ = ["build_schema", "schema"]
+Nothing is imported here, so a module can use ``schema.enums`` or ``schema.scalars`` without
+assembling the schema (which imports the resolvers that use them).
+"""

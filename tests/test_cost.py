@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 from graphql import parse, validate
 
-from schema import build_schema
+from schema.build import build_schema
 from schema.cost import cost_limit_rule
 from tests.helpers import post
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from graphql import build_schema, find_breaking_changes
 
-from schema import schema
+from schema.build import schema
 
 ROOT = Path(__file__).resolve().parent.parent
 # A copy of the public contract travels with the tests; where the shared original sits beside
