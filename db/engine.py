@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -40,16 +41,28 @@ def check_url(url: str) -> None:
 
 
 DEFAULT_POOL_SIZE = 30
+DEFAULT_POOL_TIMEOUT_MS = 2_000
+# How much longer than the statement timeout the client waits for an answer before it gives up:
+# the server's own timeout fires first, unless the network (or the server) is what hangs.
+CLIENT_TIMEOUT_MARGIN_S = 1.0
 
 
 def make_engine(
-    url: str, *, read_only: bool = True, statement_timeout_ms: int = 15_000, pool_size: int = DEFAULT_POOL_SIZE
+    url: str,
+    *,
+    read_only: bool = True,
+    statement_timeout_ms: int = 15_000,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    pool_timeout_ms: int = DEFAULT_POOL_TIMEOUT_MS,
 ) -> AsyncEngine:
     """An async engine for ``url``.
 
     ``read_only`` engines (the server's) refuse writes at the database too: SQLite's
-    ``query_only`` pragma, PostgreSQL's ``default_transaction_read_only``. They also run in
-    autocommit mode: a read needs no BEGIN/ROLLBACK round trips of its own.
+    ``query_only`` pragma, PostgreSQL's ``default_transaction_read_only``. On PostgreSQL their
+    transactions are ``REPEATABLE READ``: a request's statements share one snapshot
+    (``db/reader.py``). Every wait is bounded: connecting, each statement (by the server's
+    ``statement_timeout`` and, in case the network hangs, by the client a little later), and
+    a connection from the pool (``pool_timeout_ms``).
     """
     check_url(url)
     parsed = make_url(url)
@@ -58,17 +71,23 @@ def make_engine(
         settings = {"statement_timeout": str(statement_timeout_ms), "application_name": "sessions-gateway"}
         if read_only:
             settings["default_transaction_read_only"] = "on"
-        kwargs["connect_args"] = {"server_settings": settings, "timeout": 5}
+        kwargs["connect_args"] = {
+            "server_settings": settings,
+            "timeout": 5,
+            "command_timeout": statement_timeout_ms / 1000 + CLIENT_TIMEOUT_MARGIN_S,
+        }
         # A fixed set of connections, opened once and kept: a loaded worker holds several statements
         # in flight per request, and connections opened and closed under load cost more than waiting.
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = 0
-        kwargs["pool_timeout"] = 5
+        kwargs["pool_timeout"] = pool_timeout_ms / 1000
         if read_only:
-            kwargs["isolation_level"] = "AUTOCOMMIT"
+            kwargs["isolation_level"] = "REPEATABLE READ"
     else:
         # Wait for a writer (the pipeline, the seeder) instead of failing at once.
         kwargs["connect_args"] = {"timeout": statement_timeout_ms / 1000}
+        if parsed.database not in {None, "", ":memory:"}:  # a file: a queue pool of connections
+            kwargs["pool_timeout"] = pool_timeout_ms / 1000
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, read_only=read_only)
@@ -86,10 +105,64 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
         cursor.close()
 
 
+# The tables the gateway reads: a reader role may SELECT these, and only these.
+READ_TABLES = ("users", "tasks", "sessions", "recordings", "procedures", "session_summaries")
+
+
+class RoleError(ValueError):
+    """A role the gateway cannot be given to read as: missing, or not subject to row-level security."""
+
+
+def row_security_statements() -> list[str]:
+    """``db/row_security.sql``, one statement per item."""
+    sql = resources.files("db").joinpath("row_security.sql").read_text(encoding="utf-8")
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [statement.strip() for statement in code.split(";") if statement.strip()]
+
+
 async def init_db(engine: AsyncEngine) -> None:
-    """Create the storage-contract tables and the gateway's indexes where they are missing."""
+    """Create the storage-contract tables and the gateway's indexes where they are missing.
+
+    On PostgreSQL, also (re)apply the row-level security policies of ``db/row_security.sql``.
+    """
     async with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             # Readers (the gateway) and the writer (the pipeline) then do not block each other.
             await conn.exec_driver_sql("PRAGMA journal_mode = WAL")
         await conn.run_sync(metadata.create_all)
+        if conn.dialect.name == "postgresql":
+            for statement in row_security_statements():
+                await conn.exec_driver_sql(statement)
+
+
+async def grant_reader(engine: AsyncEngine, role: str) -> None:
+    """Let ``role`` SELECT the tables the gateway reads, and nothing more (PostgreSQL only).
+
+    Refuses a role that row-level security would not apply to: a superuser, a role with
+    BYPASSRLS, or one that owns a table the gateway reads.
+    """
+    if engine.dialect.name != "postgresql":
+        raise RoleError("roles and row-level security are PostgreSQL's: there is nothing to grant on SQLite")
+    async with engine.begin() as conn:
+        found = await conn.execute(
+            text("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = :role"), {"role": role}
+        )
+        bypasses = found.scalar_one_or_none()
+        if bypasses is None:
+            raise RoleError(f"no role {role!r}: create it first (README, Security)")
+        if bypasses:
+            raise RoleError(f"role {role!r} is a superuser or has BYPASSRLS: row-level security would not apply")
+        owned = await conn.execute(
+            text(
+                "SELECT c.relname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE r.rolname = :role AND c.relname = ANY(:tables) AND n.nspname = current_schema()"
+            ),
+            {"role": role, "tables": list(READ_TABLES)},
+        )
+        if names := owned.scalars().all():
+            raise RoleError(f"role {role!r} owns {', '.join(names)}: an owner is not subject to row-level security")
+        schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+        quote = conn.dialect.identifier_preparer.quote
+        await conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}")
+        await conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(READ_TABLES)} TO {quote(role)}")

@@ -1,30 +1,31 @@
-"""Every SELECT the gateway runs. Each takes the engine and a required ``tenant_id``.
+"""Every SELECT the gateway runs. Each takes the request's reader and a required ``tenant_id``.
 
-Each function opens a connection of its own for its one statement: concurrently resolving
-fields and loader batches never share a connection.
+Every statement filters on ``tenant_id`` itself; on PostgreSQL, row-level security is the
+second wall behind it (``db/reader.py``).
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cache, partial
-from typing import TYPE_CHECKING, Any, TypeAlias
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ARRAY, Dialect, Text, any_, bindparam, case, func, literal, select
 from sqlalchemy.types import TypeDecorator
 
 from db.filters import SessionFilter, SessionOrder, displayed_duration, keyset_order, seek, session_where
+from db.reader import Record
 from db.tables import procedures, recordings, session_summaries, sessions, tasks, users
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Column, Result, Select, Table
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy import Column, Select, Table
     from sqlalchemy.sql.expression import ColumnElement
+
+    from db.reader import TenantReader
 
 SESSION_COLUMNS = (
     sessions.c.id,
@@ -43,30 +44,6 @@ STATUSES = ("completed", "in_progress", "failed")
 ROLES = ("trainer", "trainee")
 
 
-Record: TypeAlias = Any
-"""A fetched row: a named tuple of the selected columns.
-
-SQLAlchemy's ``Row`` reads a column by attribute name about fifteen times slower than a named
-tuple does, and a page of sessions is read field by field.
-"""
-
-
-@cache
-def _record_type(columns: tuple[str, ...]) -> Any:
-    return namedtuple("Record", columns)  # noqa: PYI024  (fields are known only at run time)
-
-
-def _records(result: Result[Any]) -> list[Record]:
-    # tuple.__new__ straight: a C call per row, where namedtuple's _make adds a Python frame.
-    make = partial(tuple.__new__, _record_type(tuple(result.keys())))
-    return [make(row) for row in result.all()]
-
-
-async def _all(db: AsyncEngine, stmt: Select[Any]) -> list[Record]:
-    async with db.connect() as conn:
-        return _records(await conn.execute(stmt))
-
-
 @dataclass(frozen=True, slots=True)
 class Position:
     """A place in a sessions ordering: the row's sort key and its id."""
@@ -76,7 +53,7 @@ class Position:
 
 
 async def page_sessions(
-    db: AsyncEngine,
+    db: TenantReader,
     *,
     tenant_id: str,
     filter_: SessionFilter,
@@ -102,23 +79,23 @@ async def page_sessions(
         .order_by(*keyset_order(order, reverse=from_end))
         .limit(limit)
     )
-    rows = await _all(db, stmt)
+    rows = await db.rows(stmt)
     return list(reversed(rows)) if from_end else rows
 
 
-async def count_sessions(db: AsyncEngine, *, tenant_id: str, filter_: SessionFilter) -> int:
+async def count_sessions(db: TenantReader, *, tenant_id: str, filter_: SessionFilter) -> int:
     stmt = select(func.count()).select_from(sessions).where(*session_where(tenant_id, filter_))
-    rows = await _all(db, stmt)
+    rows = await db.rows(stmt)
     return int(rows[0][0])
 
 
-async def session_by_id(db: AsyncEngine, *, tenant_id: str, session_id: str) -> Record | None:
+async def session_by_id(db: TenantReader, *, tenant_id: str, session_id: str) -> Record | None:
     stmt = select(*SESSION_COLUMNS).where(
         sessions.c.tenant_id == tenant_id,
         sessions.c.id == session_id,
         sessions.c.deleted_at.is_(None),
     )
-    rows = await _all(db, stmt)
+    rows = await db.rows(stmt)
     return rows[0] if rows else None
 
 
@@ -170,37 +147,35 @@ _BATCHES: dict[str, tuple[Column[str], tuple[ColumnElement[Any], ...]]] = {
 }
 
 
-async def _batch(db: AsyncEngine, name: str, *, tenant_id: str, keys: Sequence[str]) -> list[Record]:
-    stmt = _keyed(name, db.dialect.name)
-    async with db.connect() as conn:
-        return _records(await conn.execute(stmt, {"tenant_id": tenant_id, "keys": list(keys)}))
+async def _batch(db: TenantReader, name: str, *, tenant_id: str, keys: Sequence[str]) -> list[Record]:
+    return await db.rows(_keyed(name, db.dialect), {"tenant_id": tenant_id, "keys": list(keys)})
 
 
-async def users_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
+async def users_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "users", tenant_id=tenant_id, keys=ids)
 
 
-async def tasks_by_ids(db: AsyncEngine, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
+async def tasks_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "tasks", tenant_id=tenant_id, keys=ids)
 
 
-async def procedures_by_session_ids(db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def procedures_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
     """Ordered by (session_id, position)."""
     return await _batch(db, "procedures", tenant_id=tenant_id, keys=session_ids)
 
 
 async def procedure_counts_by_session_ids(
-    db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]
+    db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]
 ) -> list[Record]:
     """``(session_id, n)`` for each session that has procedures."""
     return await _batch(db, "procedure_counts", tenant_id=tenant_id, keys=session_ids)
 
 
-async def recordings_by_session_ids(db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def recordings_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "recordings", tenant_id=tenant_id, keys=session_ids)
 
 
-async def summaries_by_session_ids(db: AsyncEngine, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def summaries_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
     return await _batch(db, "summaries", tenant_id=tenant_id, keys=session_ids)
 
 
@@ -231,7 +206,7 @@ class ReportTotals:
 
 
 async def report(
-    db: AsyncEngine,
+    db: TenantReader,
     *,
     tenant_id: str,
     filter_: SessionFilter,
@@ -269,7 +244,7 @@ async def report(
     if ReportPart.PROCEDURE_COUNT in parts:
         columns.append(over_matched(procedures, func.count(), "procedure_count"))
     stmt = select(*columns).select_from(sessions).where(*where)
-    m = (await _all(db, stmt))[0]._asdict()
+    m = (await db.rows(stmt))[0]._asdict()
     avg = m.get("average_score")
     return ReportTotals(
         computed=parts,

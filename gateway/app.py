@@ -51,7 +51,10 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.engine = make_engine(
-            settings.database_url, statement_timeout_ms=settings.statement_timeout_ms, pool_size=settings.pool_size
+            settings.database_url,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            pool_size=settings.pool_size,
+            pool_timeout_ms=settings.pool_timeout_ms,
         )
         try:
             yield

@@ -94,9 +94,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_init_db(_args: argparse.Namespace) -> int:
+async def _grant(url: str, role: str) -> str:
+    from db.engine import grant_reader, make_engine  # noqa: PLC0415
+
+    engine = make_engine(url, read_only=False)
+    try:
+        await grant_reader(engine, role)
+    finally:
+        await engine.dispose()
+    return f"role {role} may now SELECT the tables the gateway reads"
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from db.engine import RoleError  # noqa: PLC0415
+
     settings = Settings.from_env()
     print(asyncio.run(_init_and_seed(settings.database_url, tenants=None, sessions=None)))
+    if args.grant_select_to is not None:
+        try:
+            print(asyncio.run(_grant(settings.database_url, args.grant_select_to)))
+        except RoleError as exc:
+            print(f"sessions-gateway: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -146,7 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=_positive, default=1)
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("init-db", help="create the tables and the gateway's indexes").set_defaults(func=cmd_init_db)
+    init_db = sub.add_parser("init-db", help="create the tables, the gateway's indexes and row-level security")
+    init_db.add_argument(
+        "--grant-select-to",
+        metavar="ROLE",
+        default=None,
+        help="PostgreSQL: let ROLE (which must own nothing) SELECT the tables the gateway reads",
+    )
+    init_db.set_defaults(func=cmd_init_db)
 
     seed = sub.add_parser("seed", help="fill GATEWAY_DATABASE_URL with generated data")
     seed.add_argument("--tenants", type=_positive, default=2)

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
-from db.engine import DEFAULT_POOL_SIZE, UnsupportedDatabaseURL, check_url
+from db.engine import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_MS, UnsupportedDatabaseURL, check_url
 from resolvers.naming import MediaSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
@@ -62,6 +62,8 @@ class Settings:
     cursor_secret: Secret | None = None
     statement_timeout_ms: int = 15_000
     pool_size: int = DEFAULT_POOL_SIZE
+    # How long a request waits for a free connection before it is answered SERVICE_UNAVAILABLE.
+    pool_timeout_ms: int = DEFAULT_POOL_TIMEOUT_MS
     limits: Limits = field(default_factory=Limits)
     graphiql: bool = True
     # Browser origins allowed to call the gateway (CORS); none by default.
@@ -119,6 +121,9 @@ class Settings:
             pool_size = config("DB_POOL_SIZE", cast=int, default=DEFAULT_POOL_SIZE)
             if pool_size < 1:
                 raise ValueError("GATEWAY_DB_POOL_SIZE must be at least 1")
+            pool_timeout = config("DB_POOL_TIMEOUT_MS", cast=int, default=DEFAULT_POOL_TIMEOUT_MS)
+            if pool_timeout < 1:
+                raise ValueError("GATEWAY_DB_POOL_TIMEOUT_MS must be at least 1")
             default = Limits()
             limits = Limits(
                 max_depth=config("MAX_DEPTH", cast=int, default=default.max_depth),
@@ -147,6 +152,7 @@ class Settings:
             cursor_secret=config("CURSOR_SECRET", cast=Secret, default=None),
             statement_timeout_ms=timeout,
             pool_size=pool_size,
+            pool_timeout_ms=pool_timeout,
             limits=limits,
             graphiql=graphiql,
             introspection=introspection,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 
+from db.reader import TenantReader
 from loaders import Loaders
 
 if TYPE_CHECKING:
@@ -23,14 +24,15 @@ def clock() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What one request's resolvers may use: its tenant, the engine, its loaders, its clock.
+    """What one request's resolvers may use: its tenant, its reader, its loaders, its clock.
 
-    ``db`` is the engine, not a connection: each root resolver and loader batch takes a
-    connection of its own. ``now`` is fixed per request, so derived values agree.
+    ``db`` is the request's reader: one connection and one read-only transaction for the whole
+    request, taken at its first statement, with the tenant set for row-level security. Whoever
+    makes the context closes it. ``now`` is fixed per request, so derived values agree.
     """
 
     tenant_id: str
-    db: AsyncEngine
+    db: TenantReader
     loaders: Loaders
     media: MediaSettings
     cursor_key: bytes
@@ -38,10 +40,11 @@ class Context:
 
     @classmethod
     def for_request(cls, *, tenant_id: str, db: AsyncEngine, media: MediaSettings, cursor_key: bytes) -> Context:
+        reader = TenantReader(db, tenant_id)
         return cls(
             tenant_id=tenant_id,
-            db=db,
-            loaders=Loaders.for_request(db, tenant_id),
+            db=reader,
+            loaders=Loaders.for_request(reader, tenant_id),
             media=media,
             cursor_key=cursor_key,
             now=clock(),

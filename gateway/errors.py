@@ -38,6 +38,7 @@ class ErrorCode(StrEnum):
 
 INTERNAL_MESSAGE = "Internal server error."
 UNAVAILABLE_MESSAGE = "The database is unavailable or timed out; try again shortly."
+BUSY_MESSAGE = "The gateway is busy: no database connection came free in time; try again shortly."
 
 
 class GatewayError(Exception):
@@ -106,7 +107,8 @@ def classify(error: GraphQLError) -> tuple[ErrorCode, str]:
             return ErrorCode.QUERY_TOO_COMPLEX, error.message
         return ErrorCode.BAD_USER_INPUT, error.message
     if original is not None and is_database_failure(original):
-        return ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+        busy = any(isinstance(cause, PoolTimeoutError) for cause in _causes(original))
+        return ErrorCode.SERVICE_UNAVAILABLE, BUSY_MESSAGE if busy else UNAVAILABLE_MESSAGE
     return ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE
 
 

@@ -97,14 +97,20 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as exc:
             # Strawberry's own refusals (bad JSON, no query, wrong method): GraphQL-shaped, not text.
             return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
+        finally:
+            context: Context | None = getattr(request.state, "context", None)
+            if context is not None:
+                await context.db.close()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return Context.for_request(
+        context = Context.for_request(
             tenant_id=request.state.claims.tenant_id,
             db=request.app.state.engine,
             media=self.settings.media,
             cursor_key=self.cursor_key,
         )
+        request.state.context = context  # closed by _respond once the response is built
+        return context
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

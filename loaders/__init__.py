@@ -12,7 +12,7 @@ from loaders.tasks import TaskByIdLoader
 from loaders.users import UserByIdLoader
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from db.reader import TenantReader
 
 
 class Loaders:
@@ -22,12 +22,12 @@ class Loaders:
     touch a loader run there.
     """
 
-    def __init__(self, db: AsyncEngine, tenant_id: str) -> None:
+    def __init__(self, db: TenantReader, tenant_id: str) -> None:
         self._db = db
         self._tenant_id = tenant_id
 
     @classmethod
-    def for_request(cls, db: AsyncEngine, tenant_id: str) -> Loaders:
+    def for_request(cls, db: TenantReader, tenant_id: str) -> Loaders:
         """Fresh loaders for one request of one tenant."""
         return cls(db, tenant_id)
 

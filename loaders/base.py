@@ -1,4 +1,4 @@
-"""The bases of every loader: one tenant, one engine, one request."""
+"""The bases of every loader: one tenant, one request, read through the request's reader."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from aiodataloader import DataLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from db.queries import Record
+    from db.reader import Record, TenantReader
 
 T = TypeVar("T")
 
@@ -28,7 +26,7 @@ class TenantLoader(DataLoader[str, T]):
 
     max_batch_size = MAX_BATCH
 
-    def __init__(self, db: AsyncEngine, tenant_id: str) -> None:
+    def __init__(self, db: TenantReader, tenant_id: str) -> None:
         super().__init__()
         self.db = db
         self.tenant_id = tenant_id

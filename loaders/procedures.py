@@ -7,7 +7,7 @@ from db import queries
 from loaders.base import TenantLoader
 
 if TYPE_CHECKING:
-    from db.queries import Record
+    from db.reader import Record
 
 
 class ProceduresBySessionIdLoader(TenantLoader["list[Record]"]):

@@ -8,7 +8,7 @@ from loaders.base import RowByKeyLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from db.queries import Record
+    from db.reader import Record
 
 
 class SummaryBySessionIdLoader(RowByKeyLoader):

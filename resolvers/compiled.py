@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from graphql import DirectiveNode, DocumentNode, GraphQLSchema
     from graphql.execution.values import VariableValues
 
-    from db.queries import Record
+    from db.reader import Record
     from gateway.context import Context
     from schema.connection import SessionConnection
 

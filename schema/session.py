@@ -12,7 +12,7 @@ from resolvers.naming import display_name, duration_seconds, recording_view
 from schema.enums import RecordingStatus, SessionRole, SessionStatus
 
 if TYPE_CHECKING:
-    from db.queries import Record
+    from db.reader import Record
 
 
 @strawberry.type(description="Who ran a session. Email is personal data and is never exposed.")

@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.datastructures import Secret
 
-from db.engine import init_db, make_engine
+from db.engine import grant_reader, init_db, make_engine
+from db.reader import SET_TENANT_SQL
 from db.tables import metadata
 from gateway.app import create_app
 from gateway.config import Settings
@@ -88,8 +89,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    """A database holding the test dataset, one per backend for the whole run."""
+async def owner_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """A database holding the test dataset, one per backend for the whole run, as its owner."""
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'gateway.db'}"
         await load(url)
@@ -103,19 +104,80 @@ async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -
         await drop_postgres_database(url)
 
 
+async def create_reader_role(owner: str) -> str:
+    """A new login role that owns nothing, granted what ``init-db --grant-select-to`` grants."""
+    role = f"gw_reader_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(owner, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
+    finally:
+        await admin.dispose()
+    engine = make_engine(owner, read_only=False)
+    try:
+        await grant_reader(engine, role)
+    finally:
+        await engine.dispose()
+    return role
+
+
+async def drop_role(role: str) -> None:
+    """Drop ``role`` (after the databases it was granted anything in are gone)."""
+    admin = create_async_engine(postgres_server_url(), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+    finally:
+        await admin.dispose()
+
+
+def as_role(url: str, role: str) -> str:
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str, owner_url: str) -> AsyncIterator[str]:
+    """The URL the gateway reads the test dataset with.
+
+    On PostgreSQL that is a role which owns nothing and may only SELECT, as in production: the
+    whole suite then runs behind row-level security, with the gateway setting each request's
+    tenant. (The owner, like a superuser, is not subject to row-level security.)
+    """
+    if backend == "sqlite":
+        yield owner_url
+        return
+    role = await create_reader_role(owner_url)
+    try:
+        yield as_role(owner_url, role)
+    finally:
+        await drop_postgres_database(owner_url)  # its grants go with it; then the role can go
+        await drop_role(role)
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, jwt_secret=Secret(SECRET), media=MEDIA)
 
 
+def is_tenant_setting(statement: str) -> bool:
+    """The statement that opens each request's transaction on PostgreSQL (``db/reader.py``)."""
+    return statement == SET_TENANT_SQL.replace(":tenant_id", "$1")
+
+
 @contextlib.contextmanager
 def recording(app: Starlette) -> Iterator[list[str]]:
-    """Every SQL statement the app's engine sends inside the block."""
+    """Every read the app's engine sends inside the block.
+
+    The tenant setting that opens each request's transaction on PostgreSQL is not a read and
+    is left out: statement counts are the reads a request costs (``tests/test_row_security.py``
+    counts the setting itself).
+    """
     seen: list[str] = []
     sync_engine = app.state.engine.sync_engine
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+        if not is_tenant_setting(statement):
+            seen.append(statement)
 
     event.listen(sync_engine, "before_cursor_execute", record)
     try:

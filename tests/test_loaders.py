@@ -9,15 +9,17 @@ import pytest
 from sqlalchemy import event
 
 from db.engine import make_engine
+from db.reader import TenantReader
 from loaders import Loaders
 from loaders.procedures import ProcedureCountBySessionIdLoader, ProceduresBySessionIdLoader
 from loaders.recordings import RecordingBySessionIdLoader
 from loaders.summaries import SummaryBySessionIdLoader
 from loaders.tasks import TaskByIdLoader
 from loaders.users import UserByIdLoader
+from tests.conftest import is_tenant_setting
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
 
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,12 +33,31 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await db.dispose()
 
 
+_OPEN: list[TenantReader] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_readers() -> AsyncIterator[None]:
+    """Each test's readers end their transactions (and give their connections back) after it."""
+    yield
+    while _OPEN:
+        await _OPEN.pop().close()
+
+
+def reader(engine: AsyncEngine, tenant_id: str) -> TenantReader:
+    opened = TenantReader(engine, tenant_id)
+    _OPEN.append(opened)
+    return opened
+
+
 @pytest.fixture
-def sql(engine: AsyncEngine) -> Any:
+def sql(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The loaders' statements (not the reader's tenant setting, which a request sends once)."""
     seen: list[str] = []
 
     def record(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
-        seen.append(statement)
+        if not is_tenant_setting(statement):
+            seen.append(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", record)
     yield seen
@@ -52,7 +73,7 @@ def recorded(cls: type[TenantLoader[Any]], engine: AsyncEngine, tenant_id: str) 
             calls.append(list(keys))
             return await super().batch_load_fn(keys)
 
-    return Recording(engine, tenant_id), calls
+    return Recording(reader(engine, tenant_id), tenant_id), calls
 
 
 async def test_users_come_back_in_key_order_with_none_for_missing_and_foreign(
@@ -115,8 +136,8 @@ async def test_recordings_and_summaries_are_none_where_no_row_exists(engine: Asy
 
 
 async def test_each_request_gets_fresh_loaders(engine: AsyncEngine) -> None:
-    first = Loaders.for_request(engine, "alpha")
-    second = Loaders.for_request(engine, "alpha")
+    first = Loaders.for_request(reader(engine, "alpha"), "alpha")
+    second = Loaders.for_request(reader(engine, "alpha"), "alpha")
     assert first.users is not second.users
     row = await first.users.load("a-ann")
     assert row is not None

@@ -1,0 +1,252 @@
+"""Row-level security on PostgreSQL: a second wall behind every statement's own tenant filter.
+
+The suite's PostgreSQL app reads as a role that owns nothing and may only SELECT (the
+``database_url`` fixture), so every PostgreSQL test already runs behind these policies. The tests
+here prove the wall itself: a query with no tenant filter at all still reads one tenant only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
+
+import db.filters
+from db.engine import READ_TABLES, RoleError, grant_reader, make_engine
+from db.reader import TENANT_SETTING, TenantReader
+from db.tables import metadata, sessions
+from gateway import cli
+from gateway.app import create_app
+from tests.conftest import POSTGRES_URL, audited, create_reader_role, drop_role, http_client, is_tenant_setting
+from tests.dataset import ALPHA, BETA
+from tests.helpers import gql
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from gateway.config import Settings
+
+pytestmark = [
+    pytest.mark.skipif(
+        POSTGRES_URL is None, reason="row-level security is PostgreSQL's: set GATEWAY_TEST_POSTGRES_URL"
+    ),
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+
+@pytest.fixture
+async def reader_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The gateway's own kind of engine, connected as the reader role."""
+    engine = make_engine(database_url, pool_size=1)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def owner_engine(owner_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(owner_url)
+    yield engine
+    await engine.dispose()
+
+
+async def tenants_of(engine: AsyncEngine, table: str) -> list[str]:
+    """``tenant_id`` of every row of ``table`` the owner reads, with no filter at all."""
+    async with engine.connect() as conn:
+        return list((await conn.execute(select(metadata.tables[table].c.tenant_id))).scalars())
+
+
+async def test_init_db_turns_row_security_on_for_every_table_the_gateway_reads(owner_engine: AsyncEngine) -> None:
+    async with owner_engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT c.relname, c.relrowsecurity, p.cmd, p.qual FROM pg_class c "
+                "LEFT JOIN pg_policies p ON p.tablename = c.relname AND p.policyname = 'gateway_tenant_isolation' "
+                "WHERE c.relname = ANY(:tables)"
+            ),
+            {"tables": list(READ_TABLES)},
+        )
+        found = {r.relname: r for r in rows}
+    assert sorted(found) == sorted(READ_TABLES)
+    for table, row in found.items():
+        assert row.relrowsecurity, table
+        assert row.cmd == "SELECT", table
+        assert TENANT_SETTING in row.qual, table
+
+
+@pytest.mark.parametrize("table", READ_TABLES)
+@pytest.mark.parametrize("tenant", [ALPHA, BETA])
+async def test_a_query_without_any_tenant_filter_reads_only_the_requests_tenant(
+    reader_engine: AsyncEngine, owner_engine: AsyncEngine, table: str, tenant: str
+) -> None:
+    # given: the owner (not subject to the policies) sees both tenants' rows in the table
+    everything = await tenants_of(owner_engine, table)
+    assert {ALPHA, BETA} <= set(everything)
+    # when: the request's reader runs a deliberately unscoped query
+    reader = TenantReader(reader_engine, tenant)
+    try:
+        rows = await reader.rows(select(metadata.tables[table].c.tenant_id))
+    finally:
+        await reader.close()
+    # then: exactly that tenant's rows, nothing foreign
+    assert [r.tenant_id for r in rows] == [t for t in everything if t == tenant]
+
+
+async def test_the_reader_role_reads_nothing_where_no_tenant_is_set(reader_engine: AsyncEngine) -> None:
+    async with reader_engine.connect() as conn:
+        for table in READ_TABLES:
+            count = await conn.scalar(select(func.count()).select_from(metadata.tables[table]))
+            assert count == 0, table
+
+
+async def test_the_tenant_ends_with_the_request_and_the_pooled_connection_forgets_it(
+    reader_engine: AsyncEngine,
+) -> None:
+    # given: a request of alpha has read on the pool's only connection, then closed
+    reader = TenantReader(reader_engine, ALPHA)
+    assert await reader.rows(select(sessions.c.id).limit(1))
+    await reader.close()
+    # when: the same connection is taken again without a reader
+    async with reader_engine.connect() as conn:
+        setting = await conn.scalar(text(f"SELECT current_setting('{TENANT_SETTING}', true)"))
+        count = await conn.scalar(select(func.count()).select_from(sessions))
+    # then: no tenant, no rows
+    assert setting in {None, ""}
+    assert count == 0
+
+
+async def test_a_requests_statements_share_one_transaction_and_one_snapshot(reader_engine: AsyncEngine) -> None:
+    reader = TenantReader(reader_engine, ALPHA)
+    try:
+        first = await reader.rows(
+            text("SELECT txid_current_if_assigned() IS NULL AS ro, pg_current_snapshot()::text AS s")
+        )
+        second = await reader.rows(
+            text("SELECT pg_current_snapshot()::text AS s, current_setting('transaction_isolation') AS i")
+        )
+    finally:
+        await reader.close()
+    assert first[0].s == second[0].s
+    assert second[0].i == "repeatable read"
+
+
+async def test_the_reader_role_cannot_write_even_outside_a_read_only_transaction(database_url: str) -> None:
+    engine = make_engine(database_url, read_only=False)
+    try:
+        with pytest.raises(DBAPIError) as denied:
+            async with engine.begin() as conn:
+                await conn.execute(sessions.delete().where(sessions.c.tenant_id == ALPHA))
+    finally:
+        await engine.dispose()
+    assert getattr(denied.value.orig, "sqlstate", None) == "42501"  # insufficient_privilege
+
+
+async def test_the_gateways_engine_refuses_writes_even_as_the_owner(owner_engine: AsyncEngine) -> None:
+    with pytest.raises(DBAPIError) as refused:
+        async with owner_engine.connect() as conn:
+            await conn.execute(sessions.delete().where(sessions.c.tenant_id == ALPHA))
+    assert getattr(refused.value.orig, "sqlstate", None) == "25006"  # read_only_sql_transaction
+
+
+async def test_grant_refuses_a_role_row_security_would_not_apply_to(owner_url: str) -> None:
+    engine = make_engine(owner_url, read_only=False)
+    try:
+        async with engine.connect() as conn:
+            superuser = await conn.scalar(text("SELECT current_user"))
+        with pytest.raises(RoleError, match="superuser or has BYPASSRLS"):
+            await grant_reader(engine, str(superuser))
+        with pytest.raises(RoleError, match="no role"):
+            await grant_reader(engine, "gw_no_such_role")
+        owner = await create_reader_role(owner_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(f'ALTER TABLE procedures OWNER TO "{owner}"'))
+            with pytest.raises(RoleError, match="owns procedures"):
+                await grant_reader(engine, owner)
+        finally:
+            async with engine.begin() as conn:
+                await conn.execute(text(f'ALTER TABLE procedures OWNER TO "{superuser}"'))
+                await conn.execute(text(f'DROP OWNED BY "{owner}"'))
+            await drop_role(owner)
+    finally:
+        await engine.dispose()
+
+
+async def test_init_db_grants_select_to_a_role_from_the_command_line(
+    owner_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    role = await create_reader_role(owner_url)  # already granted: revoke, then let the CLI grant
+    owner = make_engine(owner_url, read_only=False)
+    try:
+        async with owner.begin() as conn:
+            await conn.execute(text(f'REVOKE SELECT ON {", ".join(READ_TABLES)} FROM "{role}"'))  # noqa: S608
+        monkeypatch.setenv("GATEWAY_DATABASE_URL", owner_url)
+        with pytest.raises(SystemExit) as exited:
+            await _in_thread(cli.main, ["init-db", "--grant-select-to", role])
+        assert exited.value.code == 0
+        assert f"role {role} may now SELECT" in capsys.readouterr().out
+        async with owner.connect() as conn:
+            granted, writable = (await conn.execute(PRIVILEGES, {"role": role, "tables": list(READ_TABLES)})).one()
+        assert granted is True
+        assert writable is False
+    finally:
+        async with owner.begin() as conn:
+            await conn.execute(text(f'DROP OWNED BY "{role}"'))
+        await owner.dispose()
+        await drop_role(role)
+
+
+PRIVILEGES = text(
+    "SELECT bool_and(has_table_privilege(:role, t, 'SELECT')), "
+    "bool_or(has_table_privilege(:role, t, 'INSERT,UPDATE,DELETE')) FROM unnest(CAST(:tables AS text[])) t"
+)
+
+
+async def _in_thread(fn: Any, *args: Any) -> Any:
+    """Run a blocking CLI entry point (it calls ``asyncio.run``) off the test's event loop."""
+    return await asyncio.to_thread(fn, *args)
+
+
+async def test_each_request_sets_its_tenant_once_before_its_first_read(settings: Settings) -> None:
+    sent: list[tuple[str, Any]] = []
+    async with audited(settings) as application, http_client(application) as client:
+
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+            sent.append((statement, parameters))
+
+        event.listen(application.state.engine.sync_engine, "before_cursor_execute", record)
+        data = await gql(
+            client, "{ sessions(first: 3) { totalCount edges { node { id user { displayName } } } } }", tenant=BETA
+        )
+        event.remove(application.state.engine.sync_engine, "before_cursor_execute", record)
+    assert data["sessions"]["totalCount"] > 0
+    assert is_tenant_setting(sent[0][0])
+    assert tuple(sent[0][1]) == (BETA,)
+    assert sum(is_tenant_setting(statement) for statement, _ in sent) == 1
+    assert len(sent) == 4  # the setting, the page, the count, the users
+
+
+async def test_through_the_api_a_list_that_forgot_its_tenant_filter_still_shows_one_tenant(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a gateway whose sessions filter has lost its tenant clause (a bug row security must catch)
+    real_where = db.filters.session_where
+
+    def forgetful_where(tenant_id: str, filter_: Any) -> list[Any]:
+        return [c for c in real_where(tenant_id, filter_) if "tenant_id" not in str(c)]
+
+    monkeypatch.setattr("db.queries.session_where", forgetful_where)
+    application = create_app(settings)  # not audited: its statements lack the filter on purpose
+    async with LifespanManager(application), http_client(application) as client:
+        # when
+        data = await gql(client, "{ sessions(first: 100) { totalCount edges { node { id } } } }", tenant=ALPHA)
+    # then: alpha's sessions only; beta's ("b-...") are not there
+    ids = [e["node"]["id"] for e in data["sessions"]["edges"]]
+    assert ids
+    assert all(i.startswith("a-") for i in ids), ids
+    assert data["sessions"]["totalCount"] == len(ids)
