@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -9,15 +10,19 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateIndex
 
-import db.indexes  # noqa: F401  (registers the gateway's indexes on the metadata)
 from db.expressions import SQLITE_LOWER_FUNCTION
+from db.indexes import GATEWAY_INDEXES
 from db.tables import metadata
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.ext.asyncio import AsyncConnection
     from sqlalchemy.pool import ConnectionPoolEntry
 
+logger = logging.getLogger("gateway.db")
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
@@ -113,25 +118,53 @@ class RoleError(ValueError):
     """A role the gateway cannot be given to read as: missing, or not subject to row-level security."""
 
 
-def row_security_statements() -> list[str]:
-    """``db/row_security.sql``, one statement per item."""
-    sql = resources.files("db").joinpath("row_security.sql").read_text(encoding="utf-8")
+def sql_statements(name: str) -> list[str]:
+    """The statements of ``db/<name>``, one per item (comments dropped)."""
+    sql = resources.files("db").joinpath(name).read_text(encoding="utf-8")
     code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     return [statement.strip() for statement in code.split(";") if statement.strip()]
+
+
+async def _create_functions(conn: AsyncConnection) -> None:
+    """``db/functions.sql``'s functions where missing; LEAKPROOF only where a superuser runs this."""
+    superuser = (await conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))).scalar()
+    for statement in sql_statements("functions.sql"):
+        name = statement.split("(", 1)[0].split()[-1]
+        if await conn.scalar(text("SELECT to_regproc(:name) IS NOT NULL"), {"name": name}):
+            continue
+        if not superuser:
+            logger.warning(
+                "%s is created without LEAKPROOF (that takes a superuser): under row-level security, "
+                "pages deep in the list's DURATION_DESC order are then found by scanning",
+                name,
+            )
+            statement = statement.replace(" LEAKPROOF", "")  # noqa: PLW2901
+        await conn.exec_driver_sql(statement)
+
+
+def _create_gateway_indexes(conn: Connection) -> None:
+    for index in GATEWAY_INDEXES:
+        conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 async def init_db(engine: AsyncEngine) -> None:
     """Create the storage-contract tables and the gateway's indexes where they are missing.
 
-    On PostgreSQL, also (re)apply the row-level security policies of ``db/row_security.sql``.
+    On PostgreSQL, first the functions of ``db/functions.sql`` the indexes use, and after them the
+    row-level security policies of ``db/row_security.sql`` (re-applied each time).
     """
     async with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             # Readers (the gateway) and the writer (the pipeline) then do not block each other.
             await conn.exec_driver_sql("PRAGMA journal_mode = WAL")
-        await conn.run_sync(metadata.create_all)
         if conn.dialect.name == "postgresql":
-            for statement in row_security_statements():
+            await _create_functions(conn)
+        await conn.run_sync(metadata.create_all)
+        # create_all makes a table's indexes only with the table: on tables that were already
+        # there (the pipeline's), each of the gateway's own indexes is made where missing.
+        await conn.run_sync(_create_gateway_indexes)
+        if conn.dialect.name == "postgresql":
+            for statement in sql_statements("row_security.sql"):
                 await conn.exec_driver_sql(statement)
 
 

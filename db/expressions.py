@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, Integer, Text, literal_column
+from sqlalchemy import Boolean, Integer, Text, func, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -116,4 +116,33 @@ def _contains_pg(element: ContainsFolded, compiler: SQLCompiler, **kw: Any) -> s
 
 
 NO_DURATION = literal_column("-1", Integer)
+
+
+class DurationKey(FunctionElement[int]):
+    """The DURATION_DESC sort key: ``duration_seconds``, else whole seconds from start to completion, else -1.
+
+    On PostgreSQL it is the function ``gw_duration_key`` (``db/row_security.sql``), declared
+    LEAKPROOF: under row-level security, a keyset condition on a key computed with functions that
+    are not (subtraction, EXTRACT, casts) may not seek the index, and a page deep in the list
+    would be found by reading every row before it. Elsewhere it is the expression itself.
+    Arguments: ``duration_seconds``, ``started_at``, ``completed_at``.
+    """
+
+    type = Integer()
+    inherit_cache = True
+    name = "gw_duration_key"
+
+
+@compiles(DurationKey)
+def _duration_key(element: DurationKey, compiler: SQLCompiler, **kw: Any) -> str:
+    duration, started, completed = element.clauses
+    key = func.coalesce(duration, WholeSeconds(completed, started), NO_DURATION, type_=Integer)
+    return compiler.process(key, **kw)
+
+
+@compiles(DurationKey, "postgresql")
+def _duration_key_pg(element: DurationKey, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"gw_duration_key({compiler.process(element.clause_expr, **kw)[1:-1]})"
+
+
 """Sort key of sessions without a recorded duration: below every real one."""

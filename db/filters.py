@@ -9,8 +9,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, case, func, literal, select, tuple_
+from sqlalchemy.sql.elements import Grouping
 
-from db.expressions import NO_DURATION, AutoName, ContainsFolded, MinTimestamp, WholeSeconds
+from db.expressions import AutoName, ContainsFolded, DurationKey, MinTimestamp, WholeSeconds
 from db.tables import Timestamp, sessions, tasks
 
 if TYPE_CHECKING:
@@ -75,12 +76,14 @@ def displayed_duration(now: datetime) -> ColumnElement[int]:
 ORDER_KEYS: dict[SessionOrder, ColumnElement[Any]] = {
     SessionOrder.STARTED_AT_DESC: sessions.c.started_at,
     SessionOrder.STARTED_AT_ASC: sessions.c.started_at,
-    SessionOrder.COMPLETED_AT_DESC: func.coalesce(sessions.c.completed_at, MinTimestamp(), type_=Timestamp),
-    SessionOrder.DURATION_DESC: func.coalesce(
-        sessions.c.duration_seconds,
-        WholeSeconds(sessions.c.completed_at, sessions.c.started_at),
-        NO_DURATION,
-        type_=Integer,
+    # CASE, not COALESCE: PostgreSQL deems COALESCE leaky, and under row-level security a keyset
+    # condition that is not leakproof cannot seek the index (see DurationKey).
+    # Parenthesized: an index expression that is not a function call must be.
+    SessionOrder.COMPLETED_AT_DESC: Grouping(
+        case((sessions.c.completed_at.is_(None), MinTimestamp()), else_=sessions.c.completed_at)
+    ),
+    SessionOrder.DURATION_DESC: DurationKey(
+        sessions.c.duration_seconds, sessions.c.started_at, sessions.c.completed_at
     ),
 }
 

@@ -24,13 +24,13 @@ def _live(name: str, *columns: Any) -> Index:
 GATEWAY_INDEXES: tuple[Index, ...] = (
     _live("gw_sessions_started", sessions.c.tenant_id, sessions.c.started_at, sessions.c.id),
     _live(
-        "gw_sessions_completed",
+        "gw_sessions_completed_key",
         sessions.c.tenant_id,
         ORDER_KEYS[SessionOrder.COMPLETED_AT_DESC],
         sessions.c.id,
     ),
     _live(
-        "gw_sessions_duration",
+        "gw_sessions_duration_key",
         sessions.c.tenant_id,
         ORDER_KEYS[SessionOrder.DURATION_DESC],
         sessions.c.id,

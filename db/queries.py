@@ -52,6 +52,30 @@ class Position:
     id: str
 
 
+def page_statement(
+    *,
+    tenant_id: str,
+    filter_: SessionFilter,
+    order: SessionOrder,
+    after: Position | None,
+    before: Position | None,
+    limit: int,
+    from_end: bool,
+) -> Select[Any]:
+    """The statement ``page_sessions`` runs (rows in reverse ``order`` when ``from_end``)."""
+    where = session_where(tenant_id, filter_)
+    if after is not None:
+        where.append(seek(order, after.key, after.id, after=True))
+    if before is not None:
+        where.append(seek(order, before.key, before.id, after=False))
+    return (
+        select(*SESSION_COLUMNS, order.key.label("sort_key"))
+        .where(*where)
+        .order_by(*keyset_order(order, reverse=from_end))
+        .limit(limit)
+    )
+
+
 async def page_sessions(
     db: TenantReader,
     *,
@@ -68,16 +92,8 @@ async def page_sessions(
     ``from_end`` takes them from the end of that range (for ``last``); rows come back in
     ``order`` either way. Each row carries its ``sort_key`` for the cursor.
     """
-    where = session_where(tenant_id, filter_)
-    if after is not None:
-        where.append(seek(order, after.key, after.id, after=True))
-    if before is not None:
-        where.append(seek(order, before.key, before.id, after=False))
-    stmt = (
-        select(*SESSION_COLUMNS, order.key.label("sort_key"))
-        .where(*where)
-        .order_by(*keyset_order(order, reverse=from_end))
-        .limit(limit)
+    stmt = page_statement(
+        tenant_id=tenant_id, filter_=filter_, order=order, after=after, before=before, limit=limit, from_end=from_end
     )
     rows = await db.rows(stmt)
     return list(reversed(rows)) if from_end else rows

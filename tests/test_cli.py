@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING
 import httpx
 import jwt
 import pytest
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateTable
 
+from db.indexes import GATEWAY_INDEXES
+from db.tables import metadata
 from tests.helpers import SECRET, token_for
 
 if TYPE_CHECKING:
@@ -139,6 +143,24 @@ def test_init_db_creates_the_tables(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
     conn.close()
     assert {"tenants", "users", "tasks", "sessions", "recordings", "procedures", "session_summaries"} <= tables
+
+
+def test_init_db_adds_the_gateways_indexes_to_tables_that_already_exist(tmp_path: Path) -> None:
+    # given: the pipeline's tables, without the gateway's indexes
+    path = tmp_path / "pipeline.db"
+    with sqlite3.connect(path) as conn:
+        for table in metadata.sorted_tables:
+            conn.execute(str(CreateTable(table).compile(dialect=sqlite.dialect())))
+        assert not conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'gw_%'").fetchall()
+    conn.close()
+    # when
+    result = run(["init-db"], cli_env(DATABASE_URL=sqlite_url(path)), tmp_path)
+    # then
+    assert result.returncode == 0, result.stderr.decode()
+    with sqlite3.connect(path) as conn:
+        indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert {index.name for index in GATEWAY_INDEXES} <= indexes
 
 
 def test_seed_fills_two_tenants_and_reseeding_adds_nothing(seeded_db: Path) -> None:

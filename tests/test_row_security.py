@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event, func, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 import db.filters
+import db.queries
 from db.engine import READ_TABLES, RoleError, grant_reader, make_engine
+from db.filters import SessionFilter, SessionOrder
 from db.reader import TENANT_SETTING, TenantReader
 from db.tables import metadata, sessions
 from gateway import cli
@@ -250,3 +253,44 @@ async def test_through_the_api_a_list_that_forgot_its_tenant_filter_still_shows_
     assert ids
     assert all(i.startswith("a-") for i in ids), ids
     assert data["sessions"]["totalCount"] == len(ids)
+
+
+@pytest.mark.parametrize("order", list(SessionOrder))
+@pytest.mark.parametrize("status", [None, "completed"])
+async def test_behind_row_security_every_order_still_seeks_its_index_to_a_cursor(
+    reader_engine: AsyncEngine, owner_engine: AsyncEngine, order: SessionOrder, status: str | None
+) -> None:
+    """Each order's seek is leakproof, so it may stay an index condition under row-level security.
+
+    A condition PostgreSQL deems leaky is applied only after the policy: a deep page would then
+    be found by reading every row before it.
+    """
+    # given: a cursor in the middle of alpha's sessions in this order
+    async with owner_engine.connect() as conn:
+        keyed = select(order.key.label("key"), sessions.c.id).where(sessions.c.tenant_id == ALPHA)
+        middle = (await conn.execute(keyed.order_by(order.key, sessions.c.id).offset(20).limit(1))).one()
+    statement = db.queries.page_statement(
+        tenant_id=ALPHA,
+        filter_=SessionFilter(status=status),
+        order=order,
+        after=db.queries.Position(middle.key, middle.id),
+        before=None,
+        limit=10,
+        from_end=False,
+    )
+    compiled = statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})  # type: ignore[no-untyped-call]
+    # when: the reader role plans it (a table this small would be read whole: no sequential scans)
+    reader = TenantReader(reader_engine, ALPHA)
+    try:
+        await reader.rows(text("SELECT set_config('enable_seqscan', 'off', true) AS off"))
+        await reader.rows(text("SELECT 1 AS warm"))
+        connection = reader._connection
+        assert connection is not None
+        plan = (await connection.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
+    finally:
+        await reader.close()
+    # then: the row comparison is an index condition, not a filter applied after reading
+    conditions = [line for line in plan if "Index Cond" in line]
+    filters = [line for line in plan if "Filter:" in line and "One-Time" not in line]
+    assert any("ROW(" in line for line in conditions), plan
+    assert not any("ROW(" in line for line in filters), plan
