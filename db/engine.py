@@ -65,9 +65,9 @@ def make_engine(
     ``read_only`` engines (the server's) refuse writes at the database too: SQLite's
     ``query_only`` pragma, PostgreSQL's ``default_transaction_read_only``. On PostgreSQL their
     transactions are ``REPEATABLE READ``: a request's statements share one snapshot
-    (``db/reader.py``). Every wait is bounded: connecting, each statement (by the server's
-    ``statement_timeout`` and, in case the network hangs, by the client a little later), and
-    a connection from the pool (``pool_timeout_ms``).
+    (``db/reader.py``). Every wait is bounded: for a connection, free in the pool or newly
+    opened (``pool_timeout_ms``), and for each statement (by the server's ``statement_timeout``
+    and, in case the network hangs, by the client a little later).
     """
     check_url(url)
     parsed = make_url(url)
@@ -78,7 +78,8 @@ def make_engine(
             settings["default_transaction_read_only"] = "on"
         kwargs["connect_args"] = {
             "server_settings": settings,
-            "timeout": 5,
+            # Opening a connection is part of waiting for one: bounded alike.
+            "timeout": pool_timeout_ms / 1000,
             "command_timeout": statement_timeout_ms / 1000 + CLIENT_TIMEOUT_MARGIN_S,
         }
         # A fixed set of connections, opened once and kept: a loaded worker holds several statements
