@@ -19,7 +19,18 @@ def check_id(value: str, argument: str) -> str:
     return value
 
 
-def check_search(value: str) -> str:
-    if len(value) > MAX_SEARCH_LENGTH:
-        raise BadUserInput(f"filter.search: at most {MAX_SEARCH_LENGTH} characters.")
+def check_text(value: str, argument: str, max_length: int) -> str:
+    """A free-text filter value: bounded, and free of NUL, which no stored text can hold.
+
+    PostgreSQL refuses a NUL in text outright: refused here, it is the client's error on both
+    backends, not the database's.
+    """
+    if len(value) > max_length:
+        raise BadUserInput(f"{argument}: at most {max_length} characters.")
+    if "\x00" in value:
+        raise BadUserInput(f"{argument}: must not contain the NUL character.")
     return value
+
+
+def check_search(value: str) -> str:
+    return check_text(value, "filter.search", MAX_SEARCH_LENGTH)

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from db.filters import SessionFilter as Filter
-from resolvers.inputs import check_id, check_search
+from resolvers.inputs import MAX_ID_LENGTH, check_id, check_search, check_text
 from schema.enums import SessionRole, SessionStatus
 
 
@@ -36,7 +36,9 @@ class SessionFilter:
             started_after=self.started_after,
             started_before=self.started_before,
             user_id=None if self.user_id is None else check_id(str(self.user_id), "filter.userId"),
-            task_source=self.task_source,
+            task_source=None
+            if self.task_source is None
+            else check_text(self.task_source, "filter.taskSource", MAX_ID_LENGTH),
             search=None if self.search is None else check_search(self.search),
         )
 

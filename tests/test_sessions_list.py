@@ -522,6 +522,32 @@ async def test_an_overlong_search_is_bad_user_input(client: httpx.AsyncClient, e
     assert body.get("data") is None
 
 
+@pytest.mark.parametrize("entry", ["sessionsReport", "sessions"])
+@pytest.mark.parametrize(("field", "shown"), [("search", "filter.search"), ("taskSource", "filter.taskSource")])
+async def test_a_nul_in_a_text_filter_is_bad_user_input_on_every_backend(
+    client: httpx.AsyncClient, entry: str, field: str, shown: str
+) -> None:
+    # given: a value no stored text can hold (PostgreSQL refuses it outright)
+    fields = "totalCount" if entry == "sessionsReport" else "totalCount edges { node { id } }"
+    query = f"query ($s: String) {{ {entry}(filter: {{{field}: $s}}) {{ {fields} }} }}"
+
+    # when
+    code, body = await gql_error(client, query, {"s": "boiler\u0000"})
+
+    # then
+    assert code == "BAD_USER_INPUT"
+    assert body["errors"][0]["message"] == f"{shown}: must not contain the NUL character."
+    assert body.get("data") is None
+
+
+async def test_an_overlong_task_source_is_bad_user_input(client: httpx.AsyncClient) -> None:
+    query = "query ($s: String) { sessions(filter: {taskSource: $s}) { totalCount } }"
+    assert (await gql(client, query, {"s": "j" * 255}))["sessions"]["totalCount"] == 0
+    code, body = await gql_error(client, query, {"s": "j" * 256})
+    assert code == "BAD_USER_INPUT"
+    assert "filter.taskSource" in body["errors"][0]["message"]
+
+
 async def test_malformed_user_id_inline_is_bad_user_input(client: httpx.AsyncClient) -> None:
     # given
     query = '{ sessions(filter: {userId: "a ann"}) { totalCount edges { node { id } } } }'
