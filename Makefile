@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean bench
+.PHONY: demo test lint install clean bench soak
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -26,6 +26,12 @@ test: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --scaling $(BENCH_ARGS)
+
+# Soak run against PostgreSQL (BENCH_POSTGRES_URL as for bench): mixed list/detail/report traffic of several
+# tenants for 60 s; fails on any error; writes bench/SOAK.md. Options in SOAK_ARGS, e.g. SOAK_ARGS="--duration 600".
+SOAK_ARGS ?=
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

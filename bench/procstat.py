@@ -85,15 +85,25 @@ def postgres_cpu_delta(before: dict[int, float], after: dict[int, float]) -> flo
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
-def vm_hwm_kib(pid: int) -> int:
-    """Peak resident set size (``VmHWM``) in KiB."""
+def _status_kib(pid: int, field: str) -> int:
+    """A ``kB`` field of ``/proc/<pid>/status`` (0 when the process is gone)."""
     try:
         for line in (PROC / str(pid) / "status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except (FileNotFoundError, ProcessLookupError):
         pass
     return 0
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """Peak resident set size (``VmHWM``) in KiB."""
+    return _status_kib(pid, "VmHWM")
+
+
+def vm_rss_kib(pid: int) -> int:
+    """Resident set size now (``VmRSS``) in KiB."""
+    return _status_kib(pid, "VmRSS")
 
 
 def reset_peak(pid: int) -> bool:

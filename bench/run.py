@@ -336,8 +336,8 @@ def filter_for(newest: datetime) -> dict[str, Any]:
     }
 
 
-def prepare(bench: Bench, sessions: int) -> tuple[str, str, list[Scenario], dict[str, str]]:
-    """Seed or reuse the database; the token, scenarios and detail ids for it."""
+def prepare(bench: Bench, sessions: int) -> tuple[str, str, str, list[Scenario], dict[str, str]]:
+    """Seed or reuse the database; its owner's and its reader's URLs, the token, scenarios and detail ids."""
     database = asyncio.run(seeding.ensure(bench.args.postgres_url, sessions))
     if database.seeded_now:
         log(f"seeded {database.url.rsplit('/', 1)[-1]} in {database.seconds:.0f} s")
@@ -349,7 +349,7 @@ def prepare(bench: Bench, sessions: int) -> tuple[str, str, list[Scenario], dict
     if sessions == bench.args.sessions:
         bench.run.data["lines"] = data_lines(props, sessions)
     deep_rows = min(DEEP_ROWS, (props["live"] - 2 * PAGE_SIZE) // 100 * 100)
-    env = bench.env(database.url, "false")
+    env = bench.env(database.reader_url, "false")
     cursor, walk_seconds = asyncio.run(inprocess.deep_cursor(env, token, deep_rows))
     log(f"deep cursor ({deep_rows:,} rows in) found in {walk_seconds:.1f} s")
     ids = asyncio.run(detail_ids(database.url, seeding.BIG_TENANT))
@@ -360,7 +360,7 @@ def prepare(bench: Bench, sessions: int) -> tuple[str, str, list[Scenario], dict
         filter_=filter_for(props["newest"]),
         report_connections=bench.args.report_connections,
     )
-    return database.url, token, chosen, ids
+    return database.url, database.reader_url, token, chosen, ids
 
 
 def compare_paths(bench: Bench, answers: dict[str, dict[str, dict[str, Any]]]) -> None:
@@ -380,7 +380,8 @@ def compare_paths(bench: Bench, answers: dict[str, dict[str, dict[str, Any]]]) -
 
 
 def run_size(bench: Bench, sessions: int, *, full: bool) -> None:
-    database_url, token, chosen, ids = prepare(bench, sessions)
+    # The gateway reads as the reader role (behind row-level security); the floor as the owner.
+    owner_url, database_url, token, chosen, ids = prepare(bench, sessions)
     if not full:
         chosen = [s for s in chosen if s.name in GROWTH_SCENARIOS]
     sql: dict[str, dict[str, float]] = {}
@@ -396,7 +397,7 @@ def run_size(bench: Bench, sessions: int, *, full: bool) -> None:
         floor_scenarios = [s for s in chosen if s.floor]
         extra = {shape: i for shape, i in ids.items() if shape != "benchmarked"}
         bench.floor(
-            database_url,
+            owner_url,
             floor_scenarios,
             sessions=sessions,
             token=token,
@@ -463,6 +464,8 @@ def main(argv: list[str] | None = None) -> None:
             "duration": f"{args.duration:g} s per scenario after {args.warmup:g} s of warm-up",
             "wrk": f"-t{args.threads} -c{args.connections} (REPORT: -c{args.report_connections}), loopback",
             "quick": args.quick,
+            "database roles": f"the gateway reads as {seeding.READER_ROLE}, which owns nothing and may only SELECT "
+            "(row-level security applies, one read-only transaction per request); the floor reads as the owner",
             "noise control": f"wait up to {args.quiet_wait:g} s for an idle machine before each run; "
             f"{args.retries} retries while other processes use >{NOISE_LIMIT_PCT:g}% of it",
         },

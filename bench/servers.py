@@ -130,23 +130,15 @@ def run_wrk(
 ) -> WrkResult:
     body_file = work_dir / "body.json"
     body_file.write_text(json.dumps(body))
-    env = {**os.environ, "BENCH_BODY_FILE": str(body_file), "BENCH_TOKEN": token}
-    command = [
-        require_wrk(),
-        f"-t{min(threads, connections)}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        f"--timeout={WRK_TIMEOUT}",
-        f"-s{LUA_SCRIPT}",
-        f"{url}/graphql",
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
-    if echo is not None:
-        echo.write(result.stdout + result.stderr)
-    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON ")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    raw: dict[str, Any] = json.loads(lines[-1].removeprefix("BENCH_JSON "))
+    raw = wrk_json(
+        url,
+        script=LUA_SCRIPT,
+        env={"BENCH_BODY_FILE": str(body_file), "BENCH_TOKEN": token},
+        seconds=seconds,
+        connections=connections,
+        threads=threads,
+        echo=echo,
+    )
     errors = sum(
         raw[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx", "graphql_errors")
     )
@@ -159,3 +151,36 @@ def run_wrk(
         errors=errors,
         raw=raw,
     )
+
+
+def wrk_json(
+    url: str,
+    *,
+    script: Path,
+    env: Mapping[str, str],
+    seconds: float,
+    connections: int,
+    threads: int,
+    echo: IO[str] | None = None,
+) -> dict[str, Any]:
+    """Run wrk on ``url``/graphql with a Lua ``script`` (given ``env``) whose ``done`` prints ``BENCH_JSON {...}``.
+
+    Returns that JSON object.
+    """
+    command = [
+        require_wrk(),
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        f"--timeout={WRK_TIMEOUT}",
+        f"-s{script}",
+        f"{url}/graphql",
+    ]
+    result = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, check=False)  # noqa: S603
+    if echo is not None:
+        echo.write(result.stdout + result.stderr)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("BENCH_JSON ")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    raw: dict[str, Any] = json.loads(lines[-1].removeprefix("BENCH_JSON "))
+    return raw
