@@ -462,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
             f"loopback) after {args.warmup:g} s of warm-up; one gateway worker, compiled plans"
         ),
         "data": f"tenants {', '.join(tenants)} of {args.sessions:,} sessions each (`{name}`, {seeded})",
+        "database role": f"the gateway reads as `{seeding.READER_ROLE}`, which owns nothing and may only SELECT "
+        "(row-level security applies; one read-only transaction per request)",
         "mix": " / ".join(f"{w}% {kind}" for kind, w in args.mix.items())
         + f": a shuffled schedule of {SCHEDULE_LENGTH:,} requests ({len(requests)} distinct), tenants in turn, "
         "each request with its tenant's token",
