@@ -17,25 +17,29 @@ import contextlib
 import dataclasses
 import re
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from db.engine import make_engine
+from db.reader import TenantReader
+from db.tables import sessions
 from gateway.app import create_app
 from gateway.errors import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.conftest import POSTGRES_URL
-from tests.dataset import DATA
+from tests.dataset import ALPHA, DATA
 from tests.faultproxy import FaultProxy
 from tests.helpers import post
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine
 
+    from sqlalchemy.pool import QueuePool
     from starlette.applications import Starlette
 
     from gateway.config import Settings
@@ -285,3 +289,43 @@ async def test_a_burst_beyond_the_pool_is_answered_promptly_and_the_rest_still_s
             await assert_serving(client)
     finally:
         await locker.dispose()
+
+
+# --- what the gateway does with a connection whose network hung ------------------------------------
+
+
+@pytest.mark.parametrize("fault", ["blackhole", "slow"])
+async def test_a_request_whose_network_timed_out_gives_its_connection_back_at_once(
+    proxy: FaultProxy, settings: Settings, fault: Fault
+) -> None:
+    through_proxy = make_url(settings.database_url).set(host="127.0.0.1", port=proxy.port)
+    engine = make_engine(through_proxy.render_as_string(hide_password=False), statement_timeout_ms=200, pool_size=1)
+    try:
+        reader = TenantReader(engine, ALPHA)
+        assert await reader.rows(select(sessions.c.id).limit(1))
+        # when: the network hangs mid-request, and a read times out at the client
+        await break_network(proxy, fault)
+        with pytest.raises(TimeoutError):
+            await reader.rows(select(sessions.c.id).limit(1))
+        # then: ending the request waits for nothing (the connection is invalidated, not rolled back
+        # over a network that does not answer: the response would wait for it), and frees the pool
+        _, elapsed = await timed_call(reader.close())
+        assert elapsed < 0.3, elapsed
+        assert cast("QueuePool", engine.pool).checkedout() == 0
+        # and once the network is back, the next request reads on a new connection
+        await proxy.restore()
+        again = TenantReader(engine, ALPHA)
+        try:
+            assert await again.rows(select(sessions.c.id).limit(1))
+        finally:
+            await again.close()
+    finally:
+        proxy.reset_connections()
+        await engine.dispose()
+
+
+async def timed_call(awaitable: Coroutine[Any, Any, Any]) -> tuple[Any, float]:
+    start = time.monotonic()
+    async with asyncio.timeout(HARD_CAP):
+        result = await awaitable
+    return result, time.monotonic() - start
