@@ -169,6 +169,35 @@ async def init_db(engine: AsyncEngine) -> None:
                 await conn.exec_driver_sql(statement)
 
 
+_WALL_DOWN = text(
+    "SELECT current_user AS role, r.rolsuper OR r.rolbypassrls AS bypasses, "
+    "(SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_class c "
+    " JOIN pg_namespace n ON n.oid = c.relnamespace "
+    " WHERE n.nspname = current_schema() AND c.relname = ANY(:tables) "
+    " AND pg_has_role(current_user, c.relowner, 'USAGE')) AS owns, "
+    "(SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_class c "
+    " JOIN pg_namespace n ON n.oid = c.relnamespace "
+    " WHERE n.nspname = current_schema() AND c.relname = ANY(:tables) AND NOT c.relrowsecurity) AS open "
+    "FROM pg_roles r WHERE r.rolname = current_user"
+)
+
+
+async def row_security_gaps(engine: AsyncEngine) -> list[str]:
+    """Why row-level security would not protect this engine's reads (PostgreSQL); empty when it does."""
+    if engine.dialect.name != "postgresql":
+        return []
+    async with engine.connect() as conn:
+        found = (await conn.execute(_WALL_DOWN, {"tables": list(READ_TABLES)})).one()
+    gaps = []
+    if found.bypasses:
+        gaps.append(f"role {found.role} is a superuser or has BYPASSRLS")
+    if found.owns:
+        gaps.append(f"role {found.role} owns (or is a member of the owner of) {found.owns}")
+    if found.open:
+        gaps.append(f"row-level security is not enabled on {found.open} (run init-db)")
+    return gaps
+
+
 async def grant_reader(engine: AsyncEngine, role: str) -> None:
     """Let ``role`` SELECT the tables the gateway reads, and nothing more (PostgreSQL only).
 

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from db.engine import make_engine
+from db.engine import make_engine, row_security_gaps
 from gateway.config import Settings
 from gateway.view import GraphQLView
 from schema.build import build_schema
@@ -22,6 +22,7 @@ from schema.build import build_schema
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.requests import Request
 
 logger = logging.getLogger("gateway.app")
@@ -43,6 +44,23 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+async def _warn_if_row_security_is_off(engine: AsyncEngine) -> None:
+    """Say so at start when PostgreSQL's second wall does not stand (the gateway still serves)."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            gaps = await row_security_gaps(engine)
+    except Exception:  # the database may be away at start: /readyz tells, and the gateway recovers
+        logger.warning("could not check row-level security at start", exc_info=True)
+        return
+    if gaps:
+        logger.warning(
+            "row-level security does not protect this gateway's reads: %s; every statement still filters "
+            "on tenant_id, but connect as a role that owns nothing and may only SELECT "
+            "(init-db --grant-select-to ROLE)",
+            "; ".join(gaps),
+        )
+
+
 def create_app(settings: Settings) -> Starlette:
     settings.check()
     schema = build_schema(settings.limits, compiled_plans=settings.compiled_plans, introspection=settings.introspection)
@@ -56,6 +74,7 @@ def create_app(settings: Settings) -> Starlette:
             pool_size=settings.pool_size,
             pool_timeout_ms=settings.pool_timeout_ms,
         )
+        await _warn_if_row_security_is_off(app.state.engine)
         try:
             yield
         finally:

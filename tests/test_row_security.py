@@ -8,6 +8,8 @@ here prove the wall itself: a query with no tenant filter at all still reads one
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 import db.filters
 import db.queries
-from db.engine import READ_TABLES, RoleError, grant_reader, make_engine
+from db.engine import READ_TABLES, RoleError, grant_reader, make_engine, row_security_gaps
 from db.filters import SessionFilter, SessionOrder
 from db.reader import TENANT_SETTING, TenantReader
 from db.tables import metadata, sessions
@@ -294,3 +296,38 @@ async def test_behind_row_security_every_order_still_seeks_its_index_to_a_cursor
     filters = [line for line in plan if "Filter:" in line and "One-Time" not in line]
     assert any("ROW(" in line for line in conditions), plan
     assert not any("ROW(" in line for line in filters), plan
+
+
+async def test_the_reader_role_has_no_gap_in_the_wall(reader_engine: AsyncEngine) -> None:
+    assert await row_security_gaps(reader_engine) == []
+
+
+async def test_an_owner_or_a_table_without_row_security_is_a_gap(
+    owner_engine: AsyncEngine, reader_engine: AsyncEngine, owner_url: str
+) -> None:
+    gaps = await row_security_gaps(owner_engine)
+    assert any("superuser or has BYPASSRLS" in gap for gap in gaps), gaps
+    assert any("owns" in gap and "sessions" in gap for gap in gaps), gaps
+    writer = make_engine(owner_url, read_only=False)
+    try:
+        async with writer.begin() as conn:
+            await conn.execute(text("ALTER TABLE procedures DISABLE ROW LEVEL SECURITY"))
+        assert await row_security_gaps(reader_engine) == [
+            "row-level security is not enabled on procedures (run init-db)"
+        ]
+    finally:
+        async with writer.begin() as conn:
+            await conn.execute(text("ALTER TABLE procedures ENABLE ROW LEVEL SECURITY"))
+        await writer.dispose()
+
+
+@pytest.mark.parametrize(("as_owner", "warned"), [(True, True), (False, False)])
+async def test_the_gateway_says_at_start_when_row_security_does_not_protect_it(
+    settings: Settings, owner_url: str, caplog: pytest.LogCaptureFixture, *, as_owner: bool, warned: bool
+) -> None:
+    chosen = dataclasses.replace(settings, database_url=owner_url) if as_owner else settings
+    with caplog.at_level(logging.WARNING, logger="gateway.app"):
+        async with LifespanManager(create_app(chosen)):
+            pass
+    warnings = [r.getMessage() for r in caplog.records if "row-level security does not protect" in r.getMessage()]
+    assert bool(warnings) is warned, warnings
