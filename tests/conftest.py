@@ -45,29 +45,25 @@ def postgres_server_url() -> str:
     return make_url(POSTGRES_URL).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-async def create_postgres_database() -> str:
-    """A new, empty database on the test server; its URL."""
-    server = make_url(postgres_server_url())
-    name = f"gw_test_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+async def administer(statement: str) -> None:
+    """Run ``statement`` outside any transaction (CREATE/DROP DATABASE, roles) on the test server."""
+    admin = create_async_engine(postgres_server_url(), isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+            await conn.execute(text(statement))
     finally:
         await admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
+
+
+async def create_postgres_database() -> str:
+    """A new, empty database on the test server; its URL."""
+    name = f"gw_test_{uuid.uuid4().hex[:12]}"
+    await administer(f'CREATE DATABASE "{name}"')
+    return make_url(postgres_server_url()).set(database=name).render_as_string(hide_password=False)
 
 
 async def drop_postgres_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_async_engine(
-        parsed.set(database=make_url(postgres_server_url()).database), isolation_level="AUTOCOMMIT"
-    )
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    await administer(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 async def load(url: str, rows: Any = DATA) -> None:
@@ -107,12 +103,7 @@ async def owner_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> A
 async def create_reader_role(owner: str) -> str:
     """A new login role that owns nothing, granted what ``init-db --grant-select-to`` grants."""
     role = f"gw_reader_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(owner, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
-    finally:
-        await admin.dispose()
+    await administer(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS')
     engine = make_engine(owner, read_only=False)
     try:
         await grant_reader(engine, role)
@@ -123,12 +114,7 @@ async def create_reader_role(owner: str) -> str:
 
 async def drop_role(role: str) -> None:
     """Drop ``role`` (after the databases it was granted anything in are gone)."""
-    admin = create_async_engine(postgres_server_url(), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-    finally:
-        await admin.dispose()
+    await administer(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def as_role(url: str, role: str) -> str:
