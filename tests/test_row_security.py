@@ -10,23 +10,36 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 import db.filters
 import db.queries
-from db.engine import READ_TABLES, RoleError, grant_reader, make_engine, row_security_gaps
+from db.engine import READ_TABLES, RoleError, grant_reader, init_db, make_engine, row_security_gaps
 from db.filters import SessionFilter, SessionOrder
 from db.reader import TENANT_SETTING, TenantReader
 from db.tables import metadata, sessions
 from gateway import cli
 from gateway.app import create_app
-from tests.conftest import POSTGRES_URL, audited, create_reader_role, drop_role, http_client, is_tenant_setting
+from tests.conftest import (
+    POSTGRES_URL,
+    administer,
+    as_role,
+    audited,
+    create_postgres_database,
+    create_reader_role,
+    drop_postgres_database,
+    drop_role,
+    http_client,
+    is_tenant_setting,
+)
 from tests.dataset import ALPHA, BETA
 from tests.helpers import gql
 
@@ -331,3 +344,35 @@ async def test_the_gateway_says_at_start_when_row_security_does_not_protect_it(
             pass
     warnings = [r.getMessage() for r in caplog.records if "row-level security does not protect" in r.getMessage()]
     assert bool(warnings) is warned, warnings
+
+
+async def test_init_db_by_a_role_that_is_no_superuser_makes_the_duration_key_without_leakproof(
+    backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert backend == "postgresql"
+    # given: a database owned by a role that may create in it, but is no superuser
+    role = f"gw_owner_{uuid.uuid4().hex[:12]}"
+    await administer(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER')
+    url = await create_postgres_database()
+    try:
+        # (since PostgreSQL 15 the public schema belongs to whoever owns the database)
+        await administer(f'ALTER DATABASE "{make_url(url).database}" OWNER TO "{role}"')
+        engine = make_engine(as_role(url, role), read_only=False)
+        # when
+        with caplog.at_level(logging.WARNING, logger="gateway.db"):
+            try:
+                await init_db(engine)
+                async with engine.connect() as conn:
+                    leakproof = await conn.scalar(
+                        text("SELECT proleakproof FROM pg_proc WHERE proname = 'gw_duration_key'")
+                    )
+                    policies = await conn.scalar(text("SELECT count(*) FROM pg_policies"))
+            finally:
+                await engine.dispose()
+        # then: everything else is there; the function is not LEAKPROOF, and the log says what that costs
+        assert leakproof is False
+        assert policies == len(READ_TABLES)
+        assert any("without LEAKPROOF" in r.getMessage() for r in caplog.records)
+    finally:
+        await drop_postgres_database(url)
+        await drop_role(role)
