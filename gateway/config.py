@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -72,6 +73,9 @@ class Settings:
     introspection: bool = True
     # Run validated queries the compiler knows through compiled plans; off: Strawberry's executor only.
     compiled_plans: bool = True
+    # Operations registered ahead, one per .graphql file; with persisted_queries_only, nothing else runs.
+    persisted_queries_dir: Path | None = None
+    persisted_queries_only: bool = False
 
     @property
     def jwt_algorithms(self) -> list[str]:
@@ -105,6 +109,10 @@ class Settings:
             check_url(self.database_url)
         except UnsupportedDatabaseURL as exc:
             raise SettingsError(f"GATEWAY_DATABASE_URL: {exc}") from exc
+        if self.persisted_queries_dir is not None and not self.persisted_queries_dir.is_dir():
+            raise SettingsError(f"GATEWAY_PERSISTED_QUERIES_DIR: {self.persisted_queries_dir} is not a folder")
+        if self.persisted_queries_only and self.persisted_queries_dir is None:
+            raise SettingsError("GATEWAY_PERSISTED_QUERIES_ONLY needs GATEWAY_PERSISTED_QUERIES_DIR: nothing would run")
         return self
 
     @classmethod
@@ -136,6 +144,8 @@ class Settings:
             introspection = config("INTROSPECTION", cast=bool, default=True)
             origins = config("CORS_ORIGINS", cast=CommaSeparatedStrings, default="")
             compiled_plans = config("COMPILED_PLANS", cast=bool, default=True)
+            persisted_dir = config("PERSISTED_QUERIES_DIR", default=None) or None
+            persisted_only = config("PERSISTED_QUERIES_ONLY", cast=bool, default=False)
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
         return cls(
@@ -158,4 +168,6 @@ class Settings:
             introspection=introspection,
             cors_origins=tuple(o for o in origins if o),
             compiled_plans=compiled_plans,
+            persisted_queries_dir=None if persisted_dir is None else Path(persisted_dir),
+            persisted_queries_only=persisted_only,
         )

@@ -15,7 +15,9 @@ class ORJSONResponse(Response):
         return orjson.dumps(content)
 
 
-def error_response(status_code: int, message: str, code: ErrorCode, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status_code: int, message: str, code: ErrorCode | str, headers: dict[str, str] | None = None
+) -> Response:
     """``{"errors": [{"message", "extensions": {"code"}}]}`` with no ``data``."""
     body = {"errors": [{"message": message, "extensions": {"code": str(code)}}]}
     return ORJSONResponse(body, status_code=status_code, headers=headers)

@@ -12,12 +12,16 @@ from strawberry.asgi import GraphQL
 from gateway.auth import authenticate
 from gateway.context import Context
 from gateway.errors import ErrorCode, Unauthenticated
+from gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
 from gateway.responses import error_response
 
 if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter
     from starlette.responses import Response
     from starlette.types import Message, Receive, Scope, Send
     from starlette.websockets import WebSocket
+    from strawberry.http import GraphQLRequestData
+    from strawberry.http.base import BaseRequestProtocol
 
     from gateway.config import Settings
 
@@ -55,6 +59,10 @@ class GraphQLView(GraphQL[Context, None]):
         super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
         self.settings = settings
         self.cursor_key = settings.cursor_key
+        folder = settings.persisted_queries_dir
+        self.persisted = PersistedQueries(
+            load_registered(folder) if folder is not None else {}, only_registered=settings.persisted_queries_only
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
@@ -97,10 +105,33 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as exc:
             # Strawberry's own refusals (bad JSON, no query, wrong method): GraphQL-shaped, not text.
             return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
+        except PersistedQueryError as exc:
+            # As Apollo's clients expect: HTTP 200, the code in the one error.
+            return error_response(200, str(exc), exc.code)
         finally:
             context: Context | None = getattr(request.state, "context", None)
             if context is not None:
                 await context.db.close()
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """A browser's GET with no query gets GraphiQL; one naming a persisted query gets its answer."""
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> Any:
+        """The operation, its text first looked up when the request names a persisted query."""
+        if not isinstance(request_data, list):  # batches never get here: refused unread
+            request_data = self.persisted.resolve(request_data, context.tenant_id)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context.for_request(
