@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from db.engine import make_engine, row_security_gaps
 from gateway.config import Settings
+from gateway.observability import metrics, observe_engine
 from gateway.view import GraphQLView
 from schema.build import build_schema
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
             pool_size=settings.pool_size,
             pool_timeout_ms=settings.pool_timeout_ms,
         )
+        observe_engine(app.state.engine)
         await _warn_if_row_security_is_off(app.state.engine)
         try:
             yield
@@ -85,6 +87,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", view),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         middleware=[
             # Browsers on the configured origins only (none by default): others get no CORS headers.

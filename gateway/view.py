@@ -12,6 +12,7 @@ from strawberry.asgi import GraphQL
 from gateway.auth import authenticate
 from gateway.context import Context
 from gateway.errors import ErrorCode, Unauthenticated
+from gateway.observability import RequestRecord, current, finish, request_id_for
 from gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
 from gateway.responses import error_response
 
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
     from starlette.responses import Response
     from starlette.types import Message, Receive, Scope, Send
     from starlette.websockets import WebSocket
-    from strawberry.http import GraphQLRequestData
+    from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
     from strawberry.http.base import BaseRequestProtocol
+    from strawberry.types import ExecutionResult
 
     from gateway.config import Settings
 
@@ -93,25 +95,48 @@ class GraphQLView(GraphQL[Context, None]):
         adapter = self.request_adapter_class(request)
         if self.should_render_graphql_ide(adapter) and self.graphql_ide:
             return await self.render_graphql_ide(request)
+        record = RequestRecord(request_id_for(request))
+        request.state.record = record
+        token = current.set(record)  # the engine's listener counts this request's statements
+        try:
+            response = await self._answer(request, record)
+        finally:
+            current.reset(token)
+        response.headers["X-Request-Id"] = record.request_id
+        finish(record, response.status_code)
+        return response
+
+    async def _answer(self, request: Request, record: RequestRecord) -> Response:
         try:
             request.state.claims = authenticate(request.headers.get("authorization"), self.settings)
         except Unauthenticated as exc:
+            record.outcome = ErrorCode.UNAUTHENTICATED
             return error_response(401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"})
+        record.tenant = request.state.claims.tenant_id
         refused = await self._refuse_body(request)
         if refused is not None:
+            record.outcome = ErrorCode.QUERY_TOO_COMPLEX
             return refused
         try:
             return await self.run(request)
         except HTTPException as exc:
             # Strawberry's own refusals (bad JSON, no query, wrong method): GraphQL-shaped, not text.
+            record.outcome = ErrorCode.BAD_USER_INPUT
             return error_response(exc.status_code, exc.reason, ErrorCode.BAD_USER_INPUT)
         except PersistedQueryError as exc:
             # As Apollo's clients expect: HTTP 200, the code in the one error.
+            record.outcome = exc.code
             return error_response(200, str(exc), exc.code)
         finally:
             context: Context | None = getattr(request.state, "context", None)
             if context is not None:
                 await context.db.close()
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """The response body; the request's outcome is its first error's code."""
+        if result.errors:
+            request.state.record.outcome = (result.errors[0].extensions or {}).get("code", "INTERNAL_SERVER_ERROR")
+        return await super().process_result(request, result)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """A browser's GET with no query gets GraphiQL; one naming a persisted query gets its answer."""
@@ -129,6 +154,7 @@ class GraphQLView(GraphQL[Context, None]):
         """The operation, its text first looked up when the request names a persisted query."""
         if not isinstance(request_data, list):  # batches never get here: refused unread
             request_data = self.persisted.resolve(request_data, context.tenant_id)
+            request.state.record.operation = request_data.operation_name
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )

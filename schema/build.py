@@ -15,7 +15,7 @@ from gateway.config import Limits
 from gateway.errors import ErrorCodes, code_in_place
 from resolvers.compiled import PlanCache
 from schema.cost import cost_limit_rule
-from schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
+from schema.extensions import CachedParser, CachedValidation, CompiledPlans, OperationNames, ValidationResults
 from schema.query import Query
 from schema.scalars import DateTime
 
@@ -58,6 +58,7 @@ def build_schema(
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(CachedParser, maxsize=CACHE_SIZE),
         partial(CachedValidation, validations),
+        OperationNames,
         partial(CompiledPlans, plans),
     ]
     return GatewaySchema(

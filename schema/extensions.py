@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from graphql import ExecutionResult, GraphQLError, validate
 from strawberry.extensions import ParserCache, SchemaExtension
 
+from gateway import observability
 from resolvers import compiled
 
 if TYPE_CHECKING:
@@ -128,4 +129,18 @@ class CompiledPlans(SchemaExtension):
                 f" ({reason})" if reason else "",
                 extra={"execution_path": path, "fallback_reason": reason},
             )
+        yield
+
+
+class OperationNames(SchemaExtension):
+    """Tells the request's record (``gateway/observability.py``) which operation runs.
+
+    The name a client sent, or else the one of the document's single operation, as Strawberry
+    resolved it.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        record = observability.current.get()
+        if record is not None:
+            record.operation = self.execution_context.operation_name
         yield

@@ -1,0 +1,145 @@
+"""What operators see: Prometheus metrics, and one JSON log line per request.
+
+Metrics (``/metrics``, prometheus-client's default registry; with several workers, in
+prometheus-client's multiprocess mode, see ``gateway/cli.py``):
+
+* ``gateway_requests_total{operation, outcome}``: outcome ``ok`` or the first error's code;
+* ``gateway_request_duration_seconds{operation}``;
+* ``gateway_sql_statements_per_request``;
+* ``gateway_db_connections_in_use``.
+
+Operation names come from clients: a name that is not a GraphQL name, or one past the first
+``MAX_OPERATION_NAMES`` a worker has seen, is counted as ``other`` so that no client can grow the
+metrics without bound. Tenants are not a label (they would be, by the same argument).
+
+The log line (logger ``gateway.access``, INFO) holds the request id, tenant, operation, duration,
+SQL statement count, outcome and HTTP status: never a token, never a query's variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.registry import REGISTRY, CollectorRegistry
+from sqlalchemy import event
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+    from starlette.requests import Request
+
+access_log = logging.getLogger("gateway.access")
+
+REQUESTS = Counter("gateway_requests", "GraphQL requests answered, by operation and outcome", ["operation", "outcome"])
+DURATION = Histogram(
+    "gateway_request_duration_seconds",
+    "Time to answer a GraphQL request, by operation",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+STATEMENTS = Histogram(
+    "gateway_sql_statements_per_request",
+    "SQL statements one GraphQL request sent",
+    buckets=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 15, 20),
+)
+IN_USE = Gauge("gateway_db_connections_in_use", "Database connections taken from the pool", multiprocess_mode="livesum")
+
+MAX_OPERATION_NAMES = 200
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+_REQUEST_ID = re.compile(r"[0-9A-Za-z._-]{1,64}")
+_seen_operations: set[str] = set()
+
+
+def operation_label(name: str | None) -> str:
+    """``name`` as a metrics label: bounded in length, in form and in number."""
+    if name is None:
+        return "anonymous"
+    if not _NAME.fullmatch(name):
+        return "other"
+    if name not in _seen_operations:
+        if len(_seen_operations) >= MAX_OPERATION_NAMES:
+            return "other"
+        _seen_operations.add(name)
+    return name
+
+
+def request_id_for(request: Request) -> str:
+    """The caller's ``X-Request-Id`` when it is a plain token, else a new one."""
+    given = request.headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """What one request did, filled in as it runs."""
+
+    request_id: str
+    started: float = field(default_factory=time.perf_counter)
+    tenant: str | None = None
+    operation: str | None = None
+    outcome: str = "ok"
+    statements: int = 0
+
+
+current: ContextVar[RequestRecord | None] = ContextVar("gateway_request", default=None)
+
+
+def finish(record: RequestRecord, status: int) -> None:
+    """Count the request in the metrics and write its log line."""
+    seconds = time.perf_counter() - record.started
+    label = operation_label(record.operation)
+    REQUESTS.labels(label, record.outcome).inc()
+    DURATION.labels(label).observe(seconds)
+    STATEMENTS.observe(record.statements)
+    if access_log.isEnabledFor(logging.INFO):
+        line = {
+            "request_id": record.request_id,
+            "tenant": record.tenant,
+            "operation": record.operation,
+            "duration_ms": round(seconds * 1000, 2),
+            "sql_statements": record.statements,
+            "outcome": record.outcome,
+            "status": status,
+        }
+        access_log.info(orjson.dumps(line).decode())
+
+
+def observe_engine(engine: AsyncEngine) -> None:
+    """Count each request's statements, and the connections taken from the pool."""
+
+    def statement(*_args: Any) -> None:
+        record = current.get()
+        if record is not None:
+            record.statements += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(engine.sync_engine.pool, "checkout", lambda *_: IN_USE.inc())
+    event.listen(engine.sync_engine.pool, "checkin", lambda *_: IN_USE.dec())
+
+
+def metrics_registry() -> CollectorRegistry:
+    """The default registry, or in multiprocess mode one that reads every worker's files."""
+    if prometheus_multiprocess_dir() is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def prometheus_multiprocess_dir() -> str | None:
+    import os  # noqa: PLC0415
+
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+async def metrics(_request: Request) -> Response:
+    return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
