@@ -6,6 +6,7 @@ import orjson
 from starlette.responses import Response
 
 from gateway.errors import ErrorCode
+from gateway.observability import current
 
 
 class ORJSONResponse(Response):
@@ -18,6 +19,9 @@ class ORJSONResponse(Response):
 def error_response(
     status_code: int, message: str, code: ErrorCode | str, headers: dict[str, str] | None = None
 ) -> Response:
-    """``{"errors": [{"message", "extensions": {"code"}}]}`` with no ``data``."""
-    body = {"errors": [{"message": message, "extensions": {"code": str(code)}}]}
+    """``{"errors": [{"message", "extensions": {"code"}}]}`` with no ``data``; and the request's id."""
+    body: dict[str, object] = {"errors": [{"message": message, "extensions": {"code": str(code)}}]}
+    record = current.get()
+    if record is not None:
+        body["extensions"] = {"requestId": record.request_id}
     return ORJSONResponse(body, status_code=status_code, headers=headers)

@@ -134,9 +134,12 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """The response body; the request's outcome is its first error's code."""
+        record: RequestRecord = request.state.record
         if result.errors:
-            request.state.record.outcome = (result.errors[0].extensions or {}).get("code", "INTERNAL_SERVER_ERROR")
-        return await super().process_result(request, result)
+            record.outcome = (result.errors[0].extensions or {}).get("code", "INTERNAL_SERVER_ERROR")
+        body = await super().process_result(request, result)
+        body["extensions"] = {**(body.get("extensions") or {}), "requestId": record.request_id}
+        return body
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """A browser's GET with no query gets GraphiQL; one naming a persisted query gets its answer."""

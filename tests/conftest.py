@@ -38,6 +38,9 @@ POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 MEDIA = MediaSettings(base_url="https://media.example.com/")
 READINESS_PROBE = "SELECT 1"  # /readyz: touches no table
+TEST_REQUEST_ID = "test-request"
+# What every GraphQL answer of the app ends with (see ``http_client``).
+ANSWER_EXTENSIONS = {"extensions": {"requestId": TEST_REQUEST_ID}}
 
 
 def postgres_server_url() -> str:
@@ -186,8 +189,13 @@ async def audited(settings: Settings) -> AsyncIterator[Starlette]:
 
 @contextlib.asynccontextmanager
 async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app``, whose requests carry one fixed ``X-Request-Id``.
+
+    Two apps' answers to the same request are then the same bytes, ``extensions.requestId`` included.
+    """
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    headers = {"X-Request-Id": TEST_REQUEST_ID}
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as http:
         yield http
 
 

@@ -66,12 +66,16 @@ async def call(client: httpx.AsyncClient, authorization: str | None) -> httpx.Re
 
 
 def assert_unauthenticated(response: httpx.Response) -> None:
-    """HTTP 401, exactly ``{"errors": [{"message", "extensions": {"code": "UNAUTHENTICATED"}}]}``."""
+    """HTTP 401, exactly ``{"errors": [{"message", "extensions": {"code": "UNAUTHENTICATED"}}], "extensions"}``.
+
+    The top-level ``extensions`` hold the request's id, as on every answer.
+    """
     assert response.status_code == 401, (response.status_code, response.text)
     assert response.headers["content-type"].startswith("application/json")
     assert response.headers.get("www-authenticate") == "Bearer"
     body = response.json()
-    assert set(body) == {"errors"}, body
+    assert set(body) == {"errors", "extensions"}, body
+    assert body["extensions"] == {"requestId": response.headers["x-request-id"]}
     assert len(body["errors"]) == 1, body
     error = body["errors"][0]
     assert set(error) == {"message", "extensions"}, error

@@ -21,6 +21,7 @@ from graphql import GraphQLObjectType, build_schema, get_named_type
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import ANSWER_EXTENSIONS
 from tests.helpers import token_for
 
 if TYPE_CHECKING:
@@ -149,7 +150,10 @@ async def test_the_clock_is_pinned_for_both_apps(client: httpx.AsyncClient, exec
     elapsed = int((NOW - datetime(2026, 11, 24, 8, 0, tzinfo=UTC)).total_seconds())  # a-04 started at 08:00
     for http in (client, executor_client):
         answer = await ask(http, '{ session(id: "a-04") { status durationSeconds } }')
-        assert answer.body == {"data": {"session": {"status": "IN_PROGRESS", "durationSeconds": elapsed}}}
+        assert answer.body == {
+            "data": {"session": {"status": "IN_PROGRESS", "durationSeconds": elapsed}},
+            **ANSWER_EXTENSIONS,
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -1009,6 +1013,7 @@ async def test_variables_that_do_not_coerce_run_on_the_executor(
     assert logged(caplog) == [DISABLED, ("executor", "variables")]
     assert answer.status == 200
     assert answer.body == {
+        **ANSWER_EXTENSIONS,
         "data": None,
         "errors": [
             {
@@ -1031,6 +1036,7 @@ async def test_an_argument_error_is_the_executors_on_whichever_path_the_log_name
     assert executor_run == DISABLED
     assert compiled_run in {COMPILED, ("executor", "error")}, compiled_run
     assert answer.body == {
+        **ANSWER_EXTENSIONS,
         "data": None,
         "errors": [
             {

@@ -19,7 +19,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, BadUserInput, ErrorCode, classify, with_code
 from tests import factories as f
-from tests.conftest import POSTGRES_URL, load, postgres_server_url
+from tests.conftest import ANSWER_EXTENSIONS, POSTGRES_URL, http_client, load, postgres_server_url
 from tests.dataset import Dataset
 from tests.helpers import SECRET, post
 
@@ -101,8 +101,7 @@ async def broken_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         )
     raw.close()
     app = create_app(Settings(database_url=url, jwt_secret=Secret(SECRET)))
-    transport = httpx.ASGITransport(app=app)
-    async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with LifespanManager(app), http_client(app) as http:
         yield http
 
 
@@ -113,6 +112,7 @@ async def test_an_unexpected_failure_is_masked_and_the_rest_of_the_answer_kept(
     response = await post(broken_client, query)
     assert response.status_code == 200
     assert response.json() == {
+        **ANSWER_EXTENSIONS,
         "data": {"ok": {"id": "s-ok", "user": {"id": "u-1"}}, "broken": None},
         "errors": [
             {
@@ -127,7 +127,7 @@ async def test_an_unexpected_failure_is_masked_and_the_rest_of_the_answer_kept(
     assert any("INTERNAL_SERVER_ERROR" in r.getMessage() for r in caplog.records)
     # And the server goes on serving.
     again = await post(broken_client, '{ session(id: "s-ok") { id } }')
-    assert again.json() == {"data": {"session": {"id": "s-ok"}}}
+    assert again.json() == {"data": {"session": {"id": "s-ok"}}, **ANSWER_EXTENSIONS}
 
 
 def test_a_statement_timeout_wrapped_by_sqlalchemy_is_service_unavailable() -> None:
@@ -172,6 +172,7 @@ async def test_an_exception_escaping_an_extension_is_masked_and_coded(
     # then: the contract's code and fixed message; the detail goes to the log only
     assert response.status_code == 200
     assert response.json() == {
+        **ANSWER_EXTENSIONS,
         "data": None,
         "errors": [{"message": INTERNAL_MESSAGE, "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
     }

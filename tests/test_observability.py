@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
 from gateway import observability
+from tests.conftest import TEST_REQUEST_ID
 from tests.dataset import ALPHA
 from tests.helpers import token_for
 
@@ -150,3 +151,16 @@ async def test_a_refused_request_is_logged_with_its_code_and_no_tenant(
     assert line["tenant"] is None
     assert line["status"] == 401
     assert line["sql_statements"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "token"),
+    [(LIST, None), ('{ session(id: "a b") { id } }', None), (LIST, "not.a.jwt")],
+    ids=["answer", "error", "refused"],
+)
+async def test_every_answer_carries_its_request_id_in_its_extensions(
+    client: httpx.AsyncClient, query: str, token: str | None
+) -> None:
+    response = await ask(client, query, token=token)
+    assert response.json()["extensions"] == {"requestId": response.headers["x-request-id"]}
+    assert response.headers["x-request-id"] == TEST_REQUEST_ID  # the test client's own (tests/conftest.py)

@@ -14,7 +14,7 @@ from db.queries import ReportPart, ReportTotals
 from gateway.config import Settings
 from tests import factories as f
 from tests import oracle
-from tests.conftest import audited, http_client, load, recording
+from tests.conftest import ANSWER_EXTENSIONS, audited, http_client, load, recording
 from tests.dataset import DATA, Dataset
 from tests.helpers import SECRET, Between, gql, post
 
@@ -364,6 +364,7 @@ async def test_a_total_duration_beyond_an_int_is_refused_clearly_and_answered_in
         # then: a clear BAD_USER_INPUT that says what to do instead, the same on both paths
         assert response.status_code == 200
         assert response.json() == {
+            **ANSWER_EXTENSIONS,
             "data": None,
             "errors": [
                 {
