@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# GraphiQL's browser files: the versions graphiql/package-lock.json pins, from the npm registry (served at /graphiql/assets/).
+NPM_STAMP := graphiql/node_modules/.installed
 
 .PHONY: demo test lint install clean bench soak
 
@@ -13,12 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(NPM_STAMP): graphiql/package.json graphiql/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18 or newer) is required to install GraphiQL's files" >&2; exit 1; }
+	cd graphiql && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NPM_STAMP)
 
-demo: $(STAMP)
+install: $(STAMP) $(NPM_STAMP)
+
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/sessions-gateway demo
 
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest
 
 # Benchmarks against PostgreSQL (BENCH_POSTGRES_URL, default postgresql://root@127.0.0.1:5432/test) with wrk;
@@ -38,4 +45,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) sessions-demo.db sessions-demo.db-wal sessions-demo.db-shm
+	rm -rf $(VENV) graphiql/node_modules sessions-demo.db sessions-demo.db-wal sessions-demo.db-shm

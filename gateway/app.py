@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from db.engine import make_engine, row_security_gaps
 from gateway.config import Settings
+from gateway.graphiql import graphiql_routes
 from gateway.observability import metrics, observe_engine
 from gateway.view import GraphQLView
 from schema.build import build_schema
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *graphiql_routes(settings),
         ],
         middleware=[
             # Browsers on the configured origins only (none by default): others get no CORS headers.

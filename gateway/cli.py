@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import dataclasses
 import os
 import secrets
 import sys
 from typing import TYPE_CHECKING
+
+from starlette.datastructures import Secret
 
 from db.engine import UnsupportedDatabaseURL
 from gateway.config import Settings, SettingsError
@@ -25,8 +27,9 @@ DEMO_MEDIA_BASE_URL = "https://media.example.com"
 def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn  # noqa: PLC0415  (only the serving commands need it)
 
-    # The gateway's own loggers (masked errors, readiness failures) go where uvicorn's do.
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    from gateway.observability import log_config, share_metrics_between_workers  # noqa: PLC0415
+
+    share_metrics_between_workers(workers)
     uvicorn.run(
         app_or_path,  # type: ignore[arg-type]
         host=host,
@@ -34,6 +37,8 @@ def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> No
         workers=workers,
         factory=isinstance(app_or_path, str),
         log_level="info",
+        # The gateway's own loggers where uvicorn's go; one JSON line per request on stdout.
+        log_config=log_config(),
         # uvicorn's access line costs more than a sessions page; failures are logged by the gateway.
         access_log=False,
         loop="uvloop",
@@ -73,11 +78,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env(env)
     print(asyncio.run(_init_and_seed(DEMO_DATABASE_URL, tenants=2, sessions=args.sessions)), file=sys.stderr)
     token = issue_token(settings, tenant_id=DEMO_TENANT, subject="demo", ttl_seconds=7 * 86400)
+    settings = dataclasses.replace(settings, graphiql_token=Secret(token))  # GraphiQL opens with it
     url = f"http://{args.host}:{args.port}/graphql"
     print(
         f"\nGraphiQL:  {url}\n"
         f"Tenant:    {DEMO_TENANT}\n"
-        f"Headers (paste into GraphiQL's Headers tab):\n"
+        f"Headers (GraphiQL opens with them in its Headers tab; other clients send them):\n"
         f'  {{"Authorization": "Bearer {token}"}}\n'
         f"curl:\n"
         f"  curl -s {url} -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n"

@@ -67,6 +67,9 @@ class Settings:
     pool_timeout_ms: int = DEFAULT_POOL_TIMEOUT_MS
     limits: Limits = field(default_factory=Limits)
     graphiql: bool = True
+    # Set by ``demo`` only, never read from the environment: GraphiQL's page opens with this token in its
+    # Headers tab. Anywhere else the page holds no token.
+    graphiql_token: Secret | None = None
     # Browser origins allowed to call the gateway (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
     # Analysts explore the schema in GraphiQL; a deployment that serves only known clients may refuse it.

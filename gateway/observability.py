@@ -19,7 +19,9 @@ SQL statement count, outcome and HTTP status: never a token, never a query's var
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 import time
 import uuid
 from contextvars import ContextVar
@@ -136,10 +138,46 @@ def metrics_registry() -> CollectorRegistry:
 
 
 def prometheus_multiprocess_dir() -> str | None:
-    import os  # noqa: PLC0415
-
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 async def metrics(_request: Request) -> Response:
     return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def log_config(*, access_log: bool = True) -> dict[str, Any]:
+    """Uvicorn's logging configuration, plus the gateway's.
+
+    The gateway's warnings go to stderr as uvicorn's do; each request's JSON line goes to stdout
+    as it is, with no prefix, so that a log shipper reads it whole.
+    """
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
+
+    config: dict[str, Any] = {
+        **LOGGING_CONFIG,
+        "formatters": {**LOGGING_CONFIG["formatters"], "line": {"format": "%(message)s"}},
+        "handlers": {
+            **LOGGING_CONFIG["handlers"],
+            "access_lines": {"class": "logging.StreamHandler", "formatter": "line", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            **LOGGING_CONFIG["loggers"],
+            "gateway": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "gateway.access": {
+                "handlers": ["access_lines"],
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": False,
+            },
+        },
+    }
+    return config
+
+
+def share_metrics_between_workers(workers: int) -> None:
+    """With several workers, prometheus-client's multiprocess mode, in a fresh folder of its own.
+
+    Set before the workers start (they inherit it), so that /metrics, whichever worker answers,
+    sums them all. ``PROMETHEUS_MULTIPROC_DIR`` set by the operator is kept.
+    """
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sessions-gateway-metrics-")

@@ -73,6 +73,12 @@ class GraphQLView(GraphQL[Context, None]):
         response = await self._respond(request)
         await response(scope, receive, send)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # GraphiQL from this server's own files, not Strawberry's page (which loads it from a CDN).
+        from gateway.graphiql import graphiql_page  # noqa: PLC0415  (only this method may change here)
+
+        return graphiql_page(self.settings)
+
     async def _refuse_body(self, request: Request) -> Response | None:
         """A body too large, or a batch of operations: refused before any parsing or reading."""
         if request.method != "POST":

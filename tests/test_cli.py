@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sqlite3
@@ -215,12 +216,16 @@ def wait_until_healthy(
 
 
 @pytest.fixture
-def server(tmp_path: Path, seeded_db: Path) -> Iterator[str]:
-    """``sessions-gateway serve`` on a free port of 127.0.0.1; its base URL once ``/healthz`` answers."""
+def server(tmp_path: Path, seeded_db: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """``sessions-gateway serve`` on a free port of 127.0.0.1; its base URL once ``/healthz`` answers.
+
+    Its workers: the test's indirect parameter, else one. Its output goes to ``serve.log``.
+    """
     port = free_port()
+    workers = str(getattr(request, "param", 1))
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-        [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", workers],
         env=cli_env(DATABASE_URL=sqlite_url(seeded_db), JWT_SECRET=SECRET),
         cwd=tmp_path,
         stdout=log,
@@ -238,6 +243,38 @@ def server(tmp_path: Path, seeded_db: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.mark.parametrize("server", [1, 2], indirect=True, ids=["one-worker", "two-workers"])
+def test_served_requests_are_logged_as_json_lines_and_counted_in_metrics_across_workers(
+    server: str, tmp_path: Path
+) -> None:
+    query = "query Counted { sessions(first: 1) { totalCount } }"
+    headers = {"Authorization": f"Bearer {token_for('acme')}"}
+    # a connection each: the workers share the listening socket, so requests spread over them
+    for n in range(6):
+        with httpx.Client(base_url=server, timeout=10) as http:
+            answer = http.post("/graphql", json={"query": query}, headers={**headers, "X-Request-Id": f"cli-{n}"})
+            assert answer.status_code == 200, answer.text
+    # whichever worker answers /metrics counts every worker's requests
+    for _ in range(4):
+        with httpx.Client(base_url=server, timeout=10) as http:
+            counted = [
+                float(line.rsplit(" ", 1)[1])
+                for line in http.get("/metrics").text.splitlines()
+                if line.startswith('gateway_requests_total{operation="Counted",outcome="ok"}')
+            ]
+        assert counted == [6.0]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines() if line.startswith("{")]
+        if len(lines) >= 6:
+            break
+        time.sleep(0.1)
+    assert sorted(line["request_id"] for line in lines) == [f"cli-{n}" for n in range(6)]
+    assert {(line["tenant"], line["operation"], line["outcome"], line["status"]) for line in lines} == {
+        ("acme", "Counted", "ok", 200)
+    }
 
 
 def test_serve_answers_over_real_http(server: str, seeded_db: Path) -> None:

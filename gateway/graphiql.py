@@ -1,0 +1,186 @@
+"""GraphiQL served by the gateway itself: its page and the few files the page loads, nothing from a CDN.
+
+The files are the builds that ``graphiql/package-lock.json`` pins, installed into ``graphiql/node_modules``
+by ``npm ci`` (``make install`` runs it), plus ``graphiql/boot.js``, which starts GraphiQL. The page asks
+for them by relative URL (so it works behind a path prefix too), and its Content-Security-Policy lets
+the browser load and call nothing but this server. Without those files the page says how to install them;
+the API answers either way.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.staticfiles import NotModifiedResponse
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from gateway.config import Settings
+
+logger = logging.getLogger("gateway.graphiql")
+
+# graphiql/ beside the gateway package: package.json, package-lock.json, boot.js and, once installed, node_modules.
+ROOT = Path(__file__).resolve().parents[1] / "graphiql"
+
+# Everything the page loads, by the name it asks for, and the file under ROOT that answers it: an
+# allow-list, so nothing else in node_modules is ever served.
+ASSETS: dict[str, tuple[str, str]] = {
+    "graphiql.min.css": ("node_modules/graphiql/graphiql.min.css", "text/css"),
+    "react.production.min.js": ("node_modules/react/umd/react.production.min.js", "text/javascript"),
+    "react-dom.production.min.js": ("node_modules/react-dom/umd/react-dom.production.min.js", "text/javascript"),
+    "graphiql.min.js": ("node_modules/graphiql/graphiql.min.js", "text/javascript"),
+    "boot.js": ("boot.js", "text/javascript"),
+}
+ASSETS_URL = "graphiql/assets"  # relative to the page at /graphql: /graphiql/assets/<name>
+
+# The browser may load scripts, styles and fonts from this server only, and send requests to it only.
+# GraphiQL sets inline styles (hence 'unsafe-inline' for styles, never for scripts); its fonts are data: URLs.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    # The demo's page holds a token: no cache keeps it, and no link followed from it names the page.
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+DEFAULT_QUERY = """\
+query SessionsList($after: String) {
+  sessions(
+    filter: {status: COMPLETED}
+    orderBy: COMPLETED_AT_DESC
+    first: 10
+    after: $after
+  ) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      node {
+        id name role status
+        durationSeconds procedureCount completedAt
+        user { displayName }
+      }
+    }
+  }
+}
+"""
+HINT = """\
+# The latest completed sessions of your tenant.
+#
+# Every request needs a bearer token: paste
+#   {"Authorization": "Bearer <your token>"}
+# into the Headers tab below, then press Ctrl-Enter.
+
+"""
+DEMO_HINT = """\
+# Demo: the latest completed sessions of the demo tenant.
+#
+# The Headers tab below holds the demo's token:
+# press Ctrl-Enter (or the run button) to run this.
+
+"""
+
+
+def missing_assets() -> list[str]:
+    """The files the page needs that are not installed, as paths under the repository."""
+    return [f"graphiql/{relative}" for relative, _ in ASSETS.values() if not (ROOT / relative).is_file()]
+
+
+def _script_json(value: object) -> str:
+    """JSON that can sit inside a ``<script>`` element: no ``<``, ``>`` or ``&`` to end it early."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page_config(settings: Settings) -> dict[str, str | None]:
+    """What GraphiQL opens with: the sessions query, and the demo's token in the Headers tab (demo only)."""
+    if settings.graphiql_token is None:
+        return {"query": HINT + DEFAULT_QUERY, "headers": None}
+    headers = {"Authorization": f"Bearer {settings.graphiql_token}"}
+    return {"query": DEMO_HINT + DEFAULT_QUERY, "headers": json.dumps(headers, indent=2)}
+
+
+PAGE = """\
+<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <title>GraphiQL · sessions-gateway</title>
+    <link rel="icon" href="data:,">
+    <link rel="stylesheet" href="{assets}/graphiql.min.css">
+    <style>body {{ margin: 0; }} #graphiql {{ height: 100vh; }}</style>
+  </head>
+  <body>
+    <div id="graphiql">Loading GraphiQL…</div>
+    <script id="graphiql-config" type="application/json">{config}</script>
+    <script src="{assets}/react.production.min.js"></script>
+    <script src="{assets}/react-dom.production.min.js"></script>
+    <script src="{assets}/graphiql.min.js"></script>
+    <script src="{assets}/boot.js"></script>
+  </body>
+</html>
+"""
+
+NOT_INSTALLED_PAGE = """\
+<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8"><title>GraphiQL is not installed · sessions-gateway</title></head>
+  <body style="font-family: sans-serif; max-width: 48rem; margin: 2rem auto; line-height: 1.5">
+    <h1>GraphiQL is not installed on this server</h1>
+    <p>Its files are missing: {missing}.</p>
+    <p>Run <code>make install</code> (it runs <code>npm ci</code> in <code>graphiql/</code>, which needs Node.js
+    and npm), then restart the gateway.</p>
+    <p>The API works without it: <code>POST /graphql</code> with a JSON body <code>{{"query": "..."}}</code> and the
+    header <code>Authorization: Bearer &lt;token&gt;</code>.</p>
+  </body>
+</html>
+"""
+
+
+def graphiql_page(settings: Settings) -> HTMLResponse:
+    """GraphiQL's page; a page that says what to install (503) when its files are not there."""
+    missing = missing_assets()
+    if missing:
+        logger.warning("GraphiQL's files are not installed (missing %s): run make install", ", ".join(missing))
+        listed = ", ".join(f"<code>{html.escape(path)}</code>" for path in missing)
+        return HTMLResponse(NOT_INSTALLED_PAGE.format(missing=listed), status_code=503, headers=PAGE_HEADERS)
+    page = PAGE.format(assets=ASSETS_URL, config=_script_json(page_config(settings)))
+    return HTMLResponse(page, headers=PAGE_HEADERS)
+
+
+async def graphiql_asset(request: Request) -> Response:
+    """One allow-listed file; 304 when the browser's copy is current (it revalidates on every page load)."""
+    name = request.path_params["name"]
+    if name not in ASSETS:
+        return PlainTextResponse("Not Found", status_code=404)
+    relative, media_type = ASSETS[name]
+    try:
+        stat_result = (ROOT / relative).stat()
+    except FileNotFoundError:
+        return PlainTextResponse(f"{name} is not installed: run make install", status_code=404)
+    response = FileResponse(
+        ROOT / relative,
+        stat_result=stat_result,
+        media_type=media_type,
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and response.headers["etag"] in {tag.strip() for tag in if_none_match.split(",")}:
+        return NotModifiedResponse(response.headers)
+    return response
+
+
+def graphiql_routes(settings: Settings) -> list[Route]:
+    """The route of GraphiQL's files, when GraphiQL is served at all."""
+    if not settings.graphiql:
+        return []
+    return [Route("/graphiql/assets/{name}", graphiql_asset, methods=["GET", "HEAD"])]

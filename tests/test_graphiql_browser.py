@@ -1,0 +1,166 @@
+"""GraphiQL in a real browser: Debian's headless Chromium, driven by Playwright, against ``demo``.
+
+The page must load from the gateway alone (every request the browser makes goes to it), open with the
+demo's token in its Headers tab, and run a query typed into its editor, showing the seeded database's
+answer. The test saves a screenshot to ``tests/artifacts/graphiql.png`` (ignored by git).
+
+CI sets ``GATEWAY_TEST_BROWSER=1`` and installs Debian's ``chromium``: there, a missing browser fails the
+test. Elsewhere it is skipped, saying why. ``GATEWAY_TEST_CHROMIUM`` names another Chromium binary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, live_sessions, wait_until_healthy
+from tests.test_demo import printed_token
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from playwright.sync_api import ConsoleMessage, Page, Request
+
+REPO = Path(__file__).resolve().parents[1]
+SCREENSHOT = REPO / "tests" / "artifacts" / "graphiql.png"
+CHROMIUM = Path(os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium"))
+BROWSER_REQUIRED = os.environ.get("GATEWAY_TEST_BROWSER") == "1"
+DEMO_SESSIONS = 40  # per tenant: seeding stays quick
+TIMEOUT_MS = 15_000
+
+QUERY = "{ sessions(first: 3, orderBy: STARTED_AT_DESC) { totalCount edges { node { id name } } } }"
+QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
+HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
+RESPONSE = ".graphiql-response .CodeMirror"
+
+
+@pytest.fixture
+def chromium() -> Path:
+    """Debian's Chromium; checked before the demo starts."""
+    if CHROMIUM.is_file():
+        return CHROMIUM
+    reason = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+    if BROWSER_REQUIRED:
+        pytest.fail(f"GATEWAY_TEST_BROWSER=1 but {reason}")
+    pytest.skip(f"{reason}; CI installs it and sets GATEWAY_TEST_BROWSER=1")
+
+
+def editor_text(page: Page, selector: str) -> str:
+    """The whole text of a GraphiQL editor (CodeMirror draws only the lines in view)."""
+    text: str = page.eval_on_selector(selector, "element => element.CodeMirror.getValue()")
+    return text
+
+
+def type_and_run(page: Page, query: str) -> tuple[str, dict[str, Any]]:
+    """Type ``query`` over the editor's text, lay it out, run it: the text run, and the result shown."""
+    page.click(QUERY_EDITOR)
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type(query)
+    assert editor_text(page, QUERY_EDITOR) == query
+    page.click("button[aria-label^='Prettify']")
+    typed = editor_text(page, QUERY_EDITOR)
+    assert typed != query
+    assert " ".join(typed.split()) == query  # the same query, laid out on lines
+    # GraphiQL takes an edit in 100 ms (it then saves the query): run it after that, as a person would
+    page.wait_for_function("text => localStorage.getItem('graphiql:query') === text", arg=typed)
+    page.click(".graphiql-execute-button")
+    page.wait_for_function(
+        "selector => document.querySelector(selector).CodeMirror.getValue().trim() !== ''", arg=RESPONSE
+    )
+    result: dict[str, Any] = json.loads(editor_text(page, RESPONSE))
+    return typed, result
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """``sessions-gateway demo`` on a free port: its base URL, the token it printed, its database."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "demo.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
+            [str(SCRIPT), "demo", "--port", str(port), "--sessions", str(DEMO_SESSIONS)],
+            env=cli_env(),
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_healthy(process, base, log_path, STARTUP_SECONDS + 30)  # it seeds first
+            yield base, printed_token(log_path), tmp_path / "sessions-demo.db"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def tenant_session_ids(path: Path, tenant_id: str) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT id FROM sessions WHERE tenant_id = ?", (tenant_id,)).fetchall()
+    conn.close()
+    return {str(row[0]) for row in rows}
+
+
+def test_graphiql_loads_from_the_gateway_alone_and_runs_a_typed_query(
+    chromium: Path, demo: tuple[str, str, Path]
+) -> None:
+    base, token, database = demo
+    requests: list[Request] = []
+    problems: list[str] = []
+
+    def record(request: Request) -> None:  # Playwright wants a function, not a bound built-in
+        requests.append(request)
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":  # a refused load (the page's CSP) is one too
+            problems.append(message.text)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium))
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            context.on("request", record)
+            page = context.new_page()
+            page.on("console", console)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+
+            # GraphiQL opens with the sessions query and the demo's token in its Headers tab
+            page.goto(f"{base}/graphql")
+            page.wait_for_selector(QUERY_EDITOR)
+            assert "sessions(" in editor_text(page, QUERY_EDITOR)
+            assert json.loads(editor_text(page, HEADERS_EDITOR)) == {"Authorization": f"Bearer {token}"}
+
+            # an analyst types a query of their own and runs it
+            typed, result = type_and_run(page, QUERY)
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=SCREENSHOT)
+        finally:
+            browser.close()
+
+    # the result shown is the demo database's
+    assert "errors" not in result, result
+    sessions = result["data"]["sessions"]
+    assert sessions["totalCount"] == live_sessions(database, "acme")
+    assert len(sessions["edges"]) == 3
+    assert {edge["node"]["id"] for edge in sessions["edges"]} <= tenant_session_ids(database, "acme")
+    # every request went to the gateway: the page, its files, the schema and the query
+    server = urlsplit(base).netloc
+    assert [r.url for r in requests if urlsplit(r.url).netloc != server] == []
+    assert {urlsplit(r.url).path for r in requests if r.method == "GET"} >= {
+        "/graphql",
+        "/graphiql/assets/graphiql.min.js",
+        "/graphiql/assets/boot.js",
+    }
+    ran = [r for r in requests if r.method == "POST" and (r.post_data_json or {}).get("query") == typed]
+    assert len(ran) == 1, [r.post_data for r in requests]
+    assert ran[0].headers["authorization"] == f"Bearer {token}"
+    assert problems == []
