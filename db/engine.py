@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateIndex
 
-from db.expressions import SQLITE_LOWER_FUNCTION
+from db.expressions import SQLITE_LOWER_FUNCTION, SQLITE_PERIOD_FUNCTION, period_start
 from db.indexes import GATEWAY_INDEXES
 from db.tables import metadata
 
@@ -104,6 +104,7 @@ def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.create_function(SQLITE_LOWER_FUNCTION, 1, _lower, deterministic=True)
+        dbapi_connection.create_function(SQLITE_PERIOD_FUNCTION, 3, period_start, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         if read_only:

@@ -1,11 +1,14 @@
 """SQL expressions that differ by dialect, compiled for SQLite and PostgreSQL.
 
-Each one is the SQL twin of a rule in ``resolvers/naming.py``; tests hold the two to the same answers.
+Most are the SQL twin of a rule in ``resolvers/naming.py``; tests hold the two to the same answers.
+The report's timeline and orderings add ``PeriodStart`` and ``CodePointOrder``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Integer, Text, func, literal_column
 from sqlalchemy.ext.compiler import compiles
@@ -146,3 +149,76 @@ def _duration_key_pg(element: DurationKey, compiler: SQLCompiler, **kw: Any) -> 
 
 
 """Sort key of sessions without a recorded duration: below every real one."""
+
+
+# Registered on every SQLite connection (see db/engine.py): ``period_start`` below.
+SQLITE_PERIOD_FUNCTION = "gw_period_start"
+PERIODS = ("day", "week", "month")
+
+
+def period_start(instant: str | None, zone: str | None, period: str | None) -> str | None:
+    """The first local day, ``YYYY-MM-DD``, of the ``period`` holding ``instant`` (stored text) in ``zone``.
+
+    A ``period`` is a ``day``, a ``week`` (ISO: from Monday) or a ``month``. SQLite has no time
+    zone database: this is its ``PeriodStart``, run per row, with Python's. Exact for every
+    offset a zone ever had (half and quarter hours, local mean time, DST both ways).
+    """
+    if instant is None or zone is None or period is None:
+        return None
+    day = datetime.fromisoformat(instant).astimezone(ZoneInfo(zone)).date()
+    if period == "week":
+        day -= timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    elif period != "day":
+        raise ValueError(f"unknown period {period!r}")
+    return day.isoformat()
+
+
+class PeriodStart(FunctionElement[str]):
+    """``YYYY-MM-DD``: the first local day of the period holding an instant, in a time zone.
+
+    Arguments: the instant (a ``Timestamp``), the IANA zone name and the period (one of
+    ``PERIODS``), the last two bound as parameters: one statement text for every zone and period.
+    """
+
+    type = Text()
+    inherit_cache = True
+    name = "period_start"
+
+
+@compiles(PeriodStart, "sqlite")
+def _period_start_sqlite(element: PeriodStart, compiler: SQLCompiler, **kw: Any) -> str:
+    instant, zone, period = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{SQLITE_PERIOD_FUNCTION}({instant}, {zone}, {period})"
+
+
+@compiles(PeriodStart, "postgresql")
+def _period_start_pg(element: PeriodStart, compiler: SQLCompiler, **kw: Any) -> str:
+    instant, zone, period = (compiler.process(c, **kw) for c in element.clauses)
+    # date_trunc's weeks start on Monday (ISO), as Python's weekday() counts them.
+    return f"to_char(date_trunc({period}, {instant} AT TIME ZONE {zone}), 'YYYY-MM-DD')"
+
+
+class CodePointOrder(FunctionElement[str]):
+    """Text ordered by code point, as Python orders ``str``: the same on every backend.
+
+    SQLite's default collation (BINARY) already does; PostgreSQL's follows the database's locale
+    unless told ``COLLATE "C"`` (byte order of UTF-8, which is code-point order).
+    """
+
+    type = Text()
+    inherit_cache = True
+    name = "code_point_order"
+
+
+@compiles(CodePointOrder)
+def _code_point_order(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = element.clauses
+    return compiler.process(value, **kw)
+
+
+@compiles(CodePointOrder, "postgresql")
+def _code_point_order_pg(element: CodePointOrder, compiler: SQLCompiler, **kw: Any) -> str:
+    (value,) = element.clauses
+    return f'({compiler.process(value, **kw)} COLLATE "C")'

@@ -7,13 +7,15 @@ second wall behind it (``db/reader.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ARRAY, Dialect, Text, any_, bindparam, case, func, literal, select
+from sqlalchemy import ARRAY, Dialect, Text, and_, any_, bindparam, case, func, literal, select
 from sqlalchemy.types import TypeDecorator
 
+from db.expressions import CodePointOrder, PeriodStart
 from db.filters import SessionFilter, SessionOrder, displayed_duration, keyset_order, seek, session_where
 from db.reader import Record
 from db.tables import procedures, recordings, session_summaries, sessions, tasks, users
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy import Column, Select, Table
+    from sqlalchemy import Column, FromClause, Select, Table
     from sqlalchemy.sql.expression import ColumnElement
 
     from db.reader import TenantReader
@@ -198,22 +200,29 @@ async def summaries_by_session_ids(db: TenantReader, *, tenant_id: str, session_
 class ReportPart(Enum):
     """Aggregates ``report`` computes only when asked for: each costs work over every matching row."""
 
+    TOTAL_COUNT = "total_count"
     BY_STATUS = "by_status"
     BY_ROLE = "by_role"
     DURATION = "duration"
     AVERAGE_SCORE = "average_score"
     PROCEDURE_COUNT = "procedure_count"
+    SCORE_DECILES = "score_deciles"
+
+
+# The score deciles' inclusive bounds: a tenth of 0..100 each, 100 in the last.
+DECILES = ((0, 9), (10, 19), (20, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, 79), (80, 89), (90, 100))
 
 
 @dataclass(frozen=True, slots=True)
 class ReportTotals:
     computed: frozenset[ReportPart]
-    total_count: int
+    total_count: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     by_role: dict[str, int] = field(default_factory=dict)
     average_score: float | None = None
     total_duration_seconds: int = 0
     procedure_count: int = 0
+    score_deciles: tuple[int, ...] = ()  # sessions with a score, per DECILES entry
 
     def require(self, part: ReportPart) -> None:
         """Refuse to answer from a part that was not computed (rather than answer a default)."""
@@ -229,25 +238,46 @@ async def report(
     now: datetime,
     parts: frozenset[ReportPart] = frozenset(ReportPart),
 ) -> ReportTotals:
-    """``sessionsReport``'s aggregates over the matching sessions, in one statement.
+    """``sessionsReport``'s aggregates over the matching sessions: only ``parts``, in one statement.
 
-    The count is always computed; each of ``parts`` adds its aggregate (and nothing else does).
+    The score deciles are a statement of their own (joining summaries to sessions would slow
+    every other aggregate); without ``parts`` there is no statement at all.
     """
+    m = await _report_row(db, tenant_id, filter_, now, parts - {ReportPart.SCORE_DECILES})
+    avg = m.get("average_score")
+    return ReportTotals(
+        computed=parts,
+        total_count=int(m.get("total", 0)),
+        by_status={s: int(m[f"status_{s}"]) for s in STATUSES} if ReportPart.BY_STATUS in parts else {},
+        by_role={r: int(m[f"role_{r}"]) for r in ROLES} if ReportPart.BY_ROLE in parts else {},
+        average_score=None if avg is None else float(avg),
+        total_duration_seconds=int(m.get("duration", 0)),
+        procedure_count=int(m.get("procedure_count", 0)),
+        score_deciles=await _score_deciles(db, tenant_id, filter_) if ReportPart.SCORE_DECILES in parts else (),
+    )
+
+
+async def _report_row(
+    db: TenantReader, tenant_id: str, filter_: SessionFilter, now: datetime, parts: frozenset[ReportPart]
+) -> dict[str, Any]:
+    """The one row of the report statement, by column label; empty without ``parts``."""
+    if not parts:
+        return {}
     where = session_where(tenant_id, filter_)
+    stmt = select(*_report_columns(tenant_id, where, now, parts)).select_from(sessions).where(*where)
+    row: dict[str, Any] = (await db.rows(stmt))[0]._asdict()
+    return row
+
+
+def _report_columns(
+    tenant_id: str, where: list[ColumnElement[bool]], now: datetime, parts: frozenset[ReportPart]
+) -> list[Any]:
+    """The report statement's columns for ``parts``, over the matching sessions (``where``)."""
 
     def count_where(column: Any, value: str) -> Any:
         return func.coalesce(func.sum(case((column == value, 1), else_=0)), 0).label(f"{column.name}_{value}")
 
-    def over_matched(table: Table, aggregate: ColumnElement[Any], label: str) -> Any:
-        """``aggregate`` over ``table``'s rows of the matching sessions.
-
-        A join, not ``IN``: the planner hashes both sides (in parallel where it can) instead of
-        probing an index once per matching session.
-        """
-        joined = table.join(sessions, sessions.c.id == table.c.session_id)
-        stmt = select(aggregate).select_from(joined).where(table.c.tenant_id == tenant_id, *where)
-        return stmt.correlate(None).scalar_subquery().label(label)
-
+    # The count, whatever the parts: it makes the statement an aggregate, one row even over no session.
     columns: list[Any] = [func.count().label("total")]
     if ReportPart.BY_STATUS in parts:
         columns += [count_where(sessions.c.status, s) for s in STATUSES]
@@ -256,18 +286,139 @@ async def report(
     if ReportPart.DURATION in parts:
         columns.append(func.coalesce(func.sum(displayed_duration(now)), literal(0)).label("duration"))
     if ReportPart.AVERAGE_SCORE in parts:
-        columns.append(over_matched(session_summaries, func.avg(session_summaries.c.score), "average_score"))
+        average = func.avg(session_summaries.c.score)
+        columns.append(_over_matched(tenant_id, where, session_summaries, average).label("average_score"))
     if ReportPart.PROCEDURE_COUNT in parts:
-        columns.append(over_matched(procedures, func.count(), "procedure_count"))
-    stmt = select(*columns).select_from(sessions).where(*where)
-    m = (await db.rows(stmt))[0]._asdict()
-    avg = m.get("average_score")
-    return ReportTotals(
-        computed=parts,
-        total_count=int(m["total"]),
-        by_status={s: int(m[f"status_{s}"]) for s in STATUSES} if ReportPart.BY_STATUS in parts else {},
-        by_role={r: int(m[f"role_{r}"]) for r in ROLES} if ReportPart.BY_ROLE in parts else {},
-        average_score=None if avg is None else float(avg),
-        total_duration_seconds=int(m.get("duration", 0)),
-        procedure_count=int(m.get("procedure_count", 0)),
+        columns.append(_over_matched(tenant_id, where, procedures, func.count()).label("procedure_count"))
+    return columns
+
+
+def _matched_rows_of(table: Table, tenant_id: str, where: list[ColumnElement[bool]], *columns: Any) -> Select[Any]:
+    """``columns`` of ``table``'s rows (keyed by ``session_id``) of the matching sessions (``where``).
+
+    A join, not ``IN``: the planner hashes both sides (in parallel where it can) instead of
+    probing an index once per matching session.
+    """
+    joined = table.join(sessions, sessions.c.id == table.c.session_id)
+    return select(*columns).select_from(joined).where(table.c.tenant_id == tenant_id, *where)
+
+
+def _over_matched(
+    tenant_id: str, where: list[ColumnElement[bool]], table: Table, aggregate: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """``aggregate`` over ``table``'s rows of the matching sessions, as a column of the report statement."""
+    return _matched_rows_of(table, tenant_id, where, aggregate).correlate(None).scalar_subquery()
+
+
+async def _score_deciles(db: TenantReader, tenant_id: str, filter_: SessionFilter) -> tuple[int, ...]:
+    """How many matching sessions have a score in each of ``DECILES``."""
+    score = session_summaries.c.score
+    decile = case((score >= DECILES[-1][0], len(DECILES) - 1), else_=score // 10)
+    where = session_where(tenant_id, filter_)
+    scored = _matched_rows_of(session_summaries, tenant_id, where, decile.label("decile")).where(score.is_not(None))
+    matched = scored.subquery("scored")
+    rows = await db.rows(select(matched.c.decile, func.count().label("n")).group_by(matched.c.decile))
+    counts = {int(row.decile): int(row.n) for row in rows}
+    return tuple(counts.get(i, 0) for i in range(len(DECILES)))
+
+
+def _with_summaries(tenant_id: str, source: FromClause) -> FromClause:
+    """``source`` (sessions, maybe joined) with each session's summary where it has one.
+
+    ``session_summaries`` is keyed by session: the join adds no row, so counts stay counts.
+    """
+    summaries = session_summaries.c
+    return source.outerjoin(
+        session_summaries, and_(summaries.session_id == sessions.c.id, summaries.tenant_id == tenant_id)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTotals:
+    """Aggregates over one group of the matching sessions; ``key`` says which group."""
+
+    key: Any
+    count: int
+    completed: int
+    score_sum: int  # over the group's sessions that have a score
+    scored: int  # how many have one
+
+    @property
+    def average_score(self) -> float | None:
+        """Divided here rather than by ``avg()``: the same float on every backend."""
+        return self.score_sum / self.scored if self.scored else None
+
+
+def _grouped(
+    tenant_id: str, filter_: SessionFilter, key: ColumnElement[Any], *, source: FromClause = sessions
+) -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """One row per value of ``key`` over the matching sessions, with a ``GroupTotals``' columns.
+
+    Grouped over a subquery, so that ``key`` is written once even when it binds parameters.
+    Also returns the grouped key and count, to order by.
+    """
+    matched = (
+        select(key.label("key"), sessions.c.status, session_summaries.c.score)
+        .select_from(_with_summaries(tenant_id, source))
+        .where(*session_where(tenant_id, filter_))
+        .subquery("matched")
+    )
+    count = func.count()
+    stmt = select(
+        matched.c.key,
+        count.label("total"),
+        func.count(case((matched.c.status == "completed", 1))).label("completed"),
+        func.coalesce(func.sum(matched.c.score), 0).label("score_sum"),
+        func.count(matched.c.score).label("scored"),
+    ).group_by(matched.c.key)
+    return stmt, matched.c.key, count
+
+
+def _group_totals(row: Record, key: Any) -> GroupTotals:
+    return GroupTotals(
+        key=key,
+        count=int(row.total),
+        completed=int(row.completed),
+        score_sum=int(row.score_sum),
+        scored=int(row.scored),
+    )
+
+
+async def timeline(
+    db: TenantReader, *, tenant_id: str, filter_: SessionFilter, period: str, zone: str, limit: int
+) -> list[GroupTotals]:
+    """The matching sessions per ``period`` (one of ``PERIODS``) of their start in ``zone``, oldest first.
+
+    Keys are each period's first local day (a ``date``); only periods holding a session have a
+    row, and at most ``limit`` of them are read (in no particular order before the sort here).
+    """
+    key = PeriodStart(sessions.c.started_at, literal(zone, Text()), literal(period, Text()))
+    stmt, _, _ = _grouped(tenant_id, filter_, key)
+    rows = await db.rows(stmt.limit(limit))
+    return sorted((_group_totals(row, date.fromisoformat(row.key)) for row in rows), key=lambda g: g.key)
+
+
+async def _ranked(
+    db: TenantReader, *, tenant_id: str, filter_: SessionFilter, key: ColumnElement[Any], source: FromClause, limit: int
+) -> list[GroupTotals]:
+    """The ``limit`` largest groups: most sessions first, ties by key in code-point order, a null key last."""
+    if limit <= 0:
+        return []
+    stmt, grouped_key, count = _grouped(tenant_id, filter_, key, source=source)
+    stmt = stmt.order_by(count.desc(), grouped_key.is_(None), CodePointOrder(grouped_key)).limit(limit)
+    return [_group_totals(row, row.key) for row in await db.rows(stmt)]
+
+
+async def totals_by_user(db: TenantReader, *, tenant_id: str, filter_: SessionFilter, limit: int) -> list[GroupTotals]:
+    """The matching sessions per user who ran them (keys: user ids), most sessions first."""
+    return await _ranked(db, tenant_id=tenant_id, filter_=filter_, key=sessions.c.user_id, source=sessions, limit=limit)
+
+
+async def totals_by_task_source(
+    db: TenantReader, *, tenant_id: str, filter_: SessionFilter, limit: int
+) -> list[GroupTotals]:
+    """The matching sessions per linked task's source (keys; ``None`` without a task), most sessions first."""
+    # An alias: the filter's own subqueries on tasks (search, taskSource) must not correlate with it.
+    task = tasks.alias("linked_task")
+    linked = sessions.outerjoin(task, and_(task.c.id == sessions.c.task_id, task.c.tenant_id == tenant_id))
+    return await _ranked(db, tenant_id=tenant_id, filter_=filter_, key=task.c.source, source=linked, limit=limit)

@@ -10,8 +10,9 @@ writes the ``data`` dict with the same derived-value functions the Strawberry ty
 What it does not cover raises ``Unsupported`` and the caller runs the executor instead:
 introspection, other operation types, variables that do not coerce, and any error but two (the
 executor then reports it exactly as it always does). The two: a database failure, reported on
-the root field that failed and never retried; and a report total beyond GraphQL's Int, reported
-exactly as the executor does, rather than computing the report twice.
+the root field that failed and never retried; and the report's own errors (a total beyond
+GraphQL's Int, one part's arguments, a timeline of too many buckets), reported exactly as the
+executor does, rather than computing the report twice.
 """
 
 from __future__ import annotations
@@ -42,21 +43,25 @@ from strawberry.types.arguments import convert_arguments
 
 from db import queries
 from db.filters import SessionOrder as Order
+from db.queries import ReportPart
 from gateway.errors import BadUserInput, is_database_failure
+from resolvers import report as report_parts
 from resolvers import sessions as resolve
 from resolvers import writers
 from resolvers.writers import Related
 from schema.inputs import to_filter
-from schema.report import total_seconds_within_int
+from schema.report import score_deciles, total_seconds_within_int
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Iterable, Mapping, Sequence
+    from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
 
     import strawberry
     from aiodataloader import DataLoader
     from graphql import DirectiveNode, DocumentNode, GraphQLSchema
     from graphql.execution.values import VariableValues
 
+    from db.filters import SessionFilter
+    from db.queries import GroupTotals, ReportTotals
     from db.reader import Record
     from gateway.context import Context
     from schema.connection import SessionConnection
@@ -301,9 +306,10 @@ class Runner:
     ctx: Context
     variables: VariableValues
 
-    def arguments(self, root: Selected) -> dict[str, Any]:
-        definition = self.query_type.fields[root.name]
-        raw = get_argument_values(definition, root.nodes[0], self.variables)
+    def arguments(self, sel: Selected, parent: GraphQLObjectType | None = None) -> dict[str, Any]:
+        """``sel``'s arguments as its resolver takes them; ``parent``: the type it is a field of (Query)."""
+        definition = (parent or self.query_type).fields[sel.name]
+        raw = get_argument_values(definition, sel.nodes[0], self.variables)
         strawberry_field = definition.extensions["strawberry-definition"]
         converter = self.schema.schema_converter
         return convert_arguments(raw, strawberry_field.arguments, converter.scalar_registry, self.schema.config)
@@ -374,40 +380,116 @@ class Runner:
         return sel.writer(found.row, related)
 
     async def report(self, sel: Selected, args: dict[str, Any]) -> Any:
-        names = sel.child_names()
-        report = await resolve.sessions_report(
-            self.ctx, filter_=to_filter(args["filter_"]), parts=resolve.report_parts(names)
-        )
-        totals = report.totals
-        status_count = {"status": lambda p: p[0], "count": lambda p: _int(p[1])}
-        role_count = {"role": lambda p: p[0], "count": lambda p: _int(p[1])}
+        totals, groups, failed = await self.read_report(sel, to_filter(args["filter_"]))
+        related = Related(now=self.ctx.now, media=self.ctx.media)
+        if not failed:
+            wanted = [c.key for c in sel.children if c.name == "byUser" and "user" in c.child_names()]
+            related.users = await _users_of(self.ctx, [entry for key in wanted for entry in groups[key]])
         out: dict[str, Any] = {}
         for child in sel.children:
-            if child.name == "byStatus":
-                write = _object(child.children, "StatusCount", status_count)
-                out[child.key] = [write((name, totals.by_status[raw])) for raw, name in writers.STATUS_NAMES.items()]
-            elif child.name == "byRole":
-                write = _object(child.children, "RoleCount", role_count)
-                out[child.key] = [write((name, totals.by_role[raw])) for raw, name in writers.ROLE_NAMES.items()]
-            elif child.name in _REPORT_LEAVES:
-                try:
-                    out[child.key] = _REPORT_LEAVES[child.name](totals)
-                except BadUserInput as exc:
-                    # Reported here as the executor reports it, rather than computing the report twice.
-                    raise FieldError(exc, child, nulls_parent=True) from exc
-            else:
-                raise Unsupported("field")
+            if child.name in _GROUPED and failed:
+                continue  # the answer is an error: only a leaf's own may come before those below
+            try:
+                out[child.key] = _report_field(child, totals, groups, related)
+            except BadUserInput as exc:
+                # Reported here as the executor reports it, rather than computing the report twice. The
+                # executor resolves the report's leaves before the fields that read, so this error wins.
+                raise FieldError(exc, child, nulls_parent=True) from exc
+        if len(failed) > 1:  # which one the executor reports depends on timing: let it answer
+            raise Unsupported("error")
+        if failed:
+            raise failed[0]
         return out
 
+    async def read_report(
+        self, sel: Selected, filter_: SessionFilter
+    ) -> tuple[ReportTotals, dict[str, list[GroupTotals]], list[FieldError]]:
+        """The report's totals and its parts with arguments (by response key), their statements all at once.
+
+        Also the errors of those parts, as the executor reports them: their own arguments, or too
+        many buckets.
+        """
+        ctx = self.ctx
+        report_type = self.schema._schema.get_type("SessionsReport")
+        if not isinstance(report_type, GraphQLObjectType):
+            raise Unsupported("schema")
+        grouped = [child for child in sel.children if child.name in _GROUPED]
+        fetches = [_GROUPED[child.name](ctx, filter_, self.arguments(child, report_type)) for child in grouped]
+        parts = resolve.report_parts(sel.child_names())
+        report, results = await asyncio.gather(
+            resolve.sessions_report(ctx, filter_=filter_, parts=parts),
+            asyncio.gather(*fetches, return_exceptions=True),
+            return_exceptions=True,
+        )
+        if isinstance(report, BaseException):
+            raise report
+        if isinstance(results, BaseException):
+            raise results
+        groups: dict[str, list[GroupTotals]] = {}
+        failed: list[FieldError] = []
+        for child, result in zip(grouped, results, strict=True):
+            if isinstance(result, BadUserInput):
+                failed.append(FieldError(result, child, nulls_parent=True))
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                groups[child.key] = result
+        return report.totals, groups, failed
+
+
+async def _users_of(ctx: Context, entries: Iterable[Any]) -> dict[str, Any]:
+    """The users of ``byUser`` entries, by id: one batch."""
+    ids = _unique(entry.key for entry in entries)
+    if not ids:
+        return {}
+    return dict(zip(ids, await ctx.loaders.users.batch_load_fn(ids), strict=True))
+
+
+def _report_field(child: Selected, totals: ReportTotals, groups: Mapping[str, Any], related: Related) -> Any:
+    """The value of one field of the report, from its totals and the parts with arguments (``groups``)."""
+    if child.name == "byStatus":
+        write = _object(child.children, "StatusCount", _STATUS_COUNT)
+        return [write((name, totals.by_status[raw])) for raw, name in writers.STATUS_NAMES.items()]
+    if child.name == "byRole":
+        write = _object(child.children, "RoleCount", _ROLE_COUNT)
+        return [write((name, totals.by_role[raw])) for raw, name in writers.ROLE_NAMES.items()]
+    if child.name in _REPORT_LEAVES:
+        return _REPORT_LEAVES[child.name](totals)
+    if child.writer is None:
+        raise Unsupported("field")
+    if child.name == "scoreDeciles":
+        return [child.writer(decile, related) for decile in score_deciles(totals)]
+    if child.name in _GROUPED:
+        return [child.writer(group, related) for group in groups[child.key]]
+    raise Unsupported("field")
+
+
+_STATUS_COUNT: dict[str, Getter] = {"status": lambda p: p[0], "count": lambda p: _int(p[1])}
+_ROLE_COUNT: dict[str, Getter] = {"role": lambda p: p[0], "count": lambda p: _int(p[1])}
+
+# The report's fields with arguments, each one statement of its own: what reads it, given the
+# request, the report's filter and the field's arguments (checked by the callee before it reads).
+_GROUPED: dict[str, Callable[[Context, SessionFilter, dict[str, Any]], Awaitable[list[GroupTotals]]]] = {
+    "timeline": lambda ctx, f, a: report_parts.timeline(
+        ctx, filter_=f, period=str(a["bucket"].value), time_zone=a["time_zone"]
+    ),
+    "byUser": lambda ctx, f, a: report_parts.by_user(ctx, filter_=f, first=a["first"]),
+    "byTaskSource": lambda ctx, f, a: report_parts.by_task_source(ctx, filter_=f, first=a["first"]),
+}
 
 _REPORT_LEAVES: dict[str, Getter] = {
     "__typename": lambda _t: "SessionsReport",
-    "totalCount": lambda t: _int(t.total_count),
+    "totalCount": lambda t: _int(_required(t, ReportPart.TOTAL_COUNT).total_count),
     "averageScore": lambda t: None if t.average_score is None else _float(t.average_score),
     "totalDurationSeconds": lambda t: total_seconds_within_int(t.total_duration_seconds),
     "totalDurationHours": lambda t: _float(t.total_duration_seconds / 3600),
     "procedureCount": lambda t: _int(t.procedure_count),
 }
+
+
+def _required(totals: ReportTotals, part: ReportPart) -> ReportTotals:
+    totals.require(part)
+    return totals
 
 
 # Root fields whose type is non-null: an error there nulls the whole of ``data``.

@@ -71,6 +71,9 @@ def report_parts(field_names: Iterable[str]) -> frozenset[ReportPart]:
 
 
 async def sessions_report(ctx: Context, *, filter_: SessionFilter, parts: frozenset[ReportPart]) -> SessionsReport:
-    """One statement, computing only the aggregates in ``parts``."""
+    """The aggregates in ``parts``: one statement (one more for the score deciles), or none without parts.
+
+    The report's fields with arguments read when resolved (``resolvers/report.py``).
+    """
     totals = await queries.report(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_, now=ctx.now, parts=parts)
-    return SessionsReport(totals=totals)
+    return SessionsReport(totals=totals, filter_=filter_)

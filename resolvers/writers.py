@@ -18,7 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from graphql import GraphQLInt
+from graphql import GraphQLFloat, GraphQLInt
 
 from resolvers.naming import MediaSettings, display_name, duration_seconds, recording_view
 from schema.enums import SessionRole, SessionStatus
@@ -63,6 +63,12 @@ class Nested:
     kind: Literal["one", "optional", "list"]
 
 
+_GROUP: dict[str, str | Nested] = {
+    "count": "_int(s.count)",
+    "completed": "_int(s.completed)",
+    "averageScore": "_ofloat(s.average_score)",
+}
+
 # For each object type written per row: each field's value as an expression over the source
 # ``s`` and the request's ``Related`` ``x``.
 SPECS: dict[str, dict[str, str | Nested]] = {
@@ -105,16 +111,26 @@ SPECS: dict[str, dict[str, str | Nested]] = {
     },
     "Summary": {"score": "_oint(s.score)", "prose": "s.prose", "trainerNotes": "s.trainer_notes"},
     "Recording": {"status": "s.status.name", "url": "s.url", "expiresAt": "_odt(s.expires_at)"},
+    # The report's entries: a GroupTotals (keyed by start, user id or task source), a ScoreDecile.
+    "TimelineBucket": {"start": "_dt(s.key)", **_GROUP},
+    "UserCount": {"user": Nested("_group_user(s, x)", "User", "one"), **_GROUP},
+    "TaskSourceCount": {"source": "s.key", **_GROUP},
+    "ScoreDecile": {"from": "_int(s.low)", "to": "_int(s.high)", "count": "_int(s.count)"},
 }
 
 # Storage value -> GraphQL enum name, in the enums' order (the order byStatus and byRole list them).
 STATUS_NAMES = {member.value: member.name for member in SessionStatus}
 ROLE_NAMES = {member.value: member.name for member in SessionRole}
 _int = GraphQLInt.serialize
+_float = GraphQLFloat.serialize
 
 
 def _oint(value: Any) -> Any:
     return None if value is None else _int(value)
+
+
+def _ofloat(value: Any) -> Any:
+    return None if value is None else _float(value)
 
 
 def _odt(value: datetime | None) -> str | None:
@@ -144,6 +160,14 @@ def _user(s: Any, x: Related) -> Any:
     return found
 
 
+def _group_user(s: Any, x: Related) -> Any:
+    """The user of a ``byUser`` entry (its key is the user's id)."""
+    found = x.users.get(s.key)
+    if found is None:  # a broken foreign key: the executor reports it as it always does
+        raise LookupError("sessions without their user")
+    return found
+
+
 def _summary(s: Any, x: Related) -> Any:
     """The summary row, or ``None`` ("Summary not provided") when absent or empty."""
     found = x.summaries.get(s.id)
@@ -157,11 +181,13 @@ _HELPERS: dict[str, Any] = {
     "_ROLE": ROLE_NAMES,
     "_int": _int,
     "_oint": _oint,
+    "_ofloat": _ofloat,
     "_dt": serialize_datetime,
     "_odt": _odt,
     "_name": _name,
     "_duration": _duration,
     "_user": _user,
+    "_group_user": _group_user,
     "_summary": _summary,
     "recording_view": recording_view,
 }

@@ -3,7 +3,8 @@
 Each field costs what it can return: one object, or as many as its list may hold. A sessions
 page holds ``first``/``last`` rows (25 when neither is given; the most allowed, 100, when a
 variable sets it, since validation does not see variables); a session's procedures are counted
-at ``PROCEDURES_PER_SESSION``. What is under a list costs once per item. Aliases and fragments
+at ``PROCEDURES_PER_SESSION``; a report's timeline at its most buckets, its breakdowns at their
+``first`` (the most allowed when a variable sets it). What is under a list costs once per item. Aliases and fragments
 count as often as they are written. The rule runs with validation, so its verdict is cached too.
 """
 
@@ -22,13 +23,20 @@ from graphql import (
 )
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from resolvers.report import DEFAULT_BREAKDOWN_SIZE, MAX_BREAKDOWN_SIZE, MAX_TIMELINE_BUCKETS
 
 if TYPE_CHECKING:
     from graphql import SelectionSetNode, ValidationContext
 
 PROCEDURES_PER_SESSION = 20
-# Lists of a fixed length: one entry per enum value.
-_FIXED_LISTS = {"byStatus": 3, "byRole": 2}
+# Lists of a fixed or bounded length: one entry per enum value, per decile, per bucket at most.
+_FIXED_LISTS = {"byStatus": 3, "byRole": 2, "scoreDeciles": 10, "timeline": MAX_TIMELINE_BUCKETS}
+# Lists as long as their ``first`` argument: its default and its maximum.
+_SIZED_LISTS = {
+    "sessions": (DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    "byUser": (DEFAULT_BREAKDOWN_SIZE, MAX_BREAKDOWN_SIZE),
+    "byTaskSource": (DEFAULT_BREAKDOWN_SIZE, MAX_BREAKDOWN_SIZE),
+}
 
 
 def cost_limit_rule(max_cost: int) -> type[ValidationRule]:
@@ -44,15 +52,16 @@ def cost_limit_rule(max_cost: int) -> type[ValidationRule]:
     return CostLimit
 
 
-def _page_size(field: FieldNode) -> int:
-    """Rows a ``sessions`` page may hold, from its literal ``first``/``last``."""
+def _size(field: FieldNode) -> int:
+    """Rows a ``sessions`` page or a breakdown may hold, from its literal ``first``/``last``."""
+    default, maximum = _SIZED_LISTS[field.name.value]
     for argument in field.arguments or ():
         if argument.name.value in {"first", "last"}:
             value = argument.value
             if isinstance(value, IntValueNode):
-                return min(max(int(value.value), 0), MAX_PAGE_SIZE)
-            return MAX_PAGE_SIZE  # a variable: the most it may be
-    return DEFAULT_PAGE_SIZE
+                return min(max(int(value.value), 0), maximum)
+            return maximum  # a variable: the most it may be
+    return default
 
 
 def _selection_cost(
@@ -64,8 +73,11 @@ def _selection_cost(
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             name = selection.name.value
-            rows = _page_size(selection) if name == "sessions" else page
-            items = {"edges": rows, "procedures": PROCEDURES_PER_SESSION}.get(name, _FIXED_LISTS.get(name, 1))
+            rows = _size(selection) if name == "sessions" else page
+            if name in {"byUser", "byTaskSource"}:
+                items = _size(selection)
+            else:
+                items = {"edges": rows, "procedures": PROCEDURES_PER_SESSION}.get(name, _FIXED_LISTS.get(name, 1))
             if selection.selection_set is not None:
                 total += items * (1 + _selection_cost(context, selection.selection_set, page=rows, seen=seen))
         elif isinstance(selection, InlineFragmentNode):

@@ -44,3 +44,10 @@ class RecordingStatus(Enum):
         "expired", description="A legacy refresh URL whose time has passed; url is null, expiresAt says when."
     )
     NOT_CAPTURED = strawberry.enum_value("not_captured", description="No recording was committed; url is null.")
+
+
+@strawberry.enum(description="The length of a timeline's buckets, in the timeline's time zone.")
+class TimelinePeriod(Enum):
+    DAY = strawberry.enum_value("day", description="From local midnight to the next.")
+    WEEK = strawberry.enum_value("week", description="ISO weeks: from Monday's local midnight.")
+    MONTH = strawberry.enum_value("month", description="From the first day's local midnight.")

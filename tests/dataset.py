@@ -2,7 +2,8 @@
 
 Tenant ``alpha`` holds hand-made sessions ``a-01`` .. ``a-10`` (one per rule, described inline) and
 40 generated ones ``a-g00`` .. ``a-g39`` with ties in every order key; tenant ``beta`` mirrors part of
-it with its own ids, so that a leak across tenants would show.
+it with its own ids, so that a leak across tenants would show. Tenant ``delta`` holds sessions for the
+report's timeline: either side of midnights where clocks change (``_delta``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tests import factories as f
 
 ALPHA = "alpha"
 BETA = "beta"
+DELTA = "delta"
 T0 = f.T0  # 2026-11-20T09:30:00+00:00
 
 
@@ -275,10 +277,91 @@ def _beta(d: Dataset) -> None:
     d.session_summaries += [f.summary("b-01", t, score=10)]
 
 
+def _delta(d: Dataset) -> None:
+    """Sessions that start on either side of a zone's midnight where its clocks change, for the report's timeline.
+
+    Scores sit on the deciles' edges; tasks of three sources, and sessions without one.
+    """
+    t = DELTA
+    d.users += [
+        f.user("d-ann", t, "Ann Delta"),
+        f.user("d-Bob", t, "Bob Delta"),  # before "d-ann" in code-point order, after it in most locales
+        f.user("d-cy", t, "Cy Delta"),
+        f.user("d-dee", t, "Dee Delta"),  # no session
+    ]
+    d.tasks += [
+        f.task("d-task-j", t, source="jobber"),
+        f.task("d-task-s", t, source="servicem8"),
+        f.task("d-task-z", t, source="zoho"),
+    ]
+    j, s, z = "d-task-j", "d-task-s", "d-task-z"
+
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(text)
+
+    # (id, user, started_at, status, task, score: None for a summary without one, "-" for no summary)
+    rows: list[tuple[str, str, str, str, str | None, int | str | None]] = [
+        # Europe/Paris springs forward on 2026-03-29 at 01:00 UTC (02:00 CET -> 03:00 CEST).
+        ("d-01", "d-ann", "2026-03-28T22:59:59+00:00", "completed", j, 0),
+        ("d-32", "d-Bob", "2026-03-28T22:59:59.999999+00:00", "completed", None, "-"),
+        ("d-02", "d-Bob", "2026-03-28T23:00:00+00:00", "completed", None, 9),  # Paris's 29 March begins
+        ("d-03", "d-ann", "2026-03-29T00:59:59+00:00", "failed", s, 10),
+        ("d-04", "d-cy", "2026-03-29T01:00:00+00:00", "completed", j, None),
+        ("d-05", "d-Bob", "2026-03-29T21:59:59+00:00", "completed", None, "-"),
+        ("d-06", "d-ann", "2026-03-29T22:00:00+00:00", "failed", s, 100),  # Monday 30 March in Paris
+        # ... and falls back on 2026-10-25 at 01:00 UTC (03:00 CEST -> 02:00 CET): a 25-hour day.
+        ("d-07", "d-cy", "2026-10-24T21:59:59+00:00", "completed", j, 55),
+        ("d-08", "d-ann", "2026-10-24T22:00:00+00:00", "completed", None, 89),
+        ("d-09", "d-Bob", "2026-10-25T00:30:00+00:00", "failed", z, 90),  # 02:30 CEST
+        ("d-10", "d-ann", "2026-10-25T01:30:00+00:00", "completed", j, 99),  # 02:30 CET, the second time
+        ("d-11", "d-cy", "2026-10-25T22:59:59+00:00", "completed", s, 100),
+        ("d-12", "d-Bob", "2026-10-25T23:00:00+00:00", "in_progress", None, 45),  # Monday 26 October in Paris
+        # October ends at 23:00 UTC in Paris.
+        ("d-14", "d-cy", "2026-10-31T22:59:00+00:00", "completed", j, 70),
+        ("d-15", "d-ann", "2026-10-31T23:00:00+00:00", "completed", s, 71),
+        # ISO weeks across the new year: Monday 2026-12-28 begins at 23:00 UTC the day before in Paris.
+        ("d-17", "d-cy", "2026-12-27T23:30:00+00:00", "completed", None, 31),
+        ("d-16", "d-Bob", "2027-01-01T10:00:00+00:00", "completed", j, 30),
+        # America/Santiago skips its midnight on 2026-09-06 (04:00 UTC: 00:00 -04 -> 01:00 -03) ...
+        ("d-18", "d-ann", "2026-09-06T03:59:59+00:00", "completed", None, 20),
+        ("d-19", "d-Bob", "2026-09-06T04:00:00+00:00", "completed", z, 21),
+        # ... and has 23:00-00:00 of 4 April twice (03:00 UTC: 00:00 -03 -> 23:00 -04).
+        ("d-20", "d-cy", "2026-04-05T02:30:00+00:00", "failed", None, "-"),
+        ("d-21", "d-ann", "2026-04-05T03:30:00+00:00", "completed", None, "-"),
+        ("d-22", "d-Bob", "2026-04-05T04:00:00+00:00", "completed", s, 60),
+        # Atlantic/Azores has midnight twice on 2026-10-25 (01:00 UTC: 01:00 +00 -> 00:00 -01).
+        ("d-23", "d-cy", "2026-10-24T23:59:59+00:00", "completed", j, 65),
+        ("d-24", "d-ann", "2026-10-25T00:00:00+00:00", "completed", None, "-"),
+        ("d-25", "d-Bob", "2026-10-25T01:00:00+00:00", "completed", None, "-"),
+        # Asia/Kathmandu is 5:45 ahead.
+        ("d-26", "d-ann", "2026-10-01T18:14:59+00:00", "completed", None, 80),
+        ("d-27", "d-cy", "2026-10-01T18:15:00+00:00", "completed", z, 81),
+        # Australia/Lord_Howe (10:30 ahead) moves half an hour on 2026-10-04 at 15:30 UTC.
+        ("d-30", "d-cy", "2026-10-03T13:29:59+00:00", "completed", j, "-"),
+        ("d-31", "d-ann", "2026-10-03T13:30:00+00:00", "completed", j, "-"),
+        # Paris mean time, 9 min 21 s ahead of UTC: 2 June 1900 began at 23:50:39 UTC.
+        ("d-29", "d-ann", "1900-06-01T23:50:38+00:00", "completed", None, "-"),
+        ("d-28", "d-Bob", "1900-06-01T23:55:00+00:00", "completed", None, 50),
+        ("d-33", "d-cy", "2026-06-15T12:00:00+00:00", "completed", None, "-"),
+    ]
+    for sid, user_id, started, status, task_id, score in rows:
+        d.sessions.append(
+            f.session(sid, t, user_id, status=status, task_id=task_id, started_at=at(started), name=f"Delta {sid}")
+        )
+        if score != "-":
+            d.session_summaries.append(f.summary(sid, t, score=score))
+    # Erased: counted nowhere, though it starts on the 25-hour day.
+    d.sessions.append(f.session("d-13", t, "d-ann", started_at=at("2026-10-25T12:00:00+00:00"), deleted_at=T0))
+    d.session_summaries.append(f.summary("d-13", t, score=100))
+
+
 def build() -> Dataset:
-    d = Dataset(tenants=[f.tenant(ALPHA, "Alpha Heating"), f.tenant(BETA, "Beta Electrical")])
+    d = Dataset(
+        tenants=[f.tenant(ALPHA, "Alpha Heating"), f.tenant(BETA, "Beta Electrical"), f.tenant(DELTA, "Delta Gas")]
+    )
     _hand_made(d)
     _beta(d)
+    _delta(d)
     _generated(d, ALPHA, "a-g", 40, ["a-ann", "a-bob", "a-zoe"], "a-task-jobber")
     _generated(d, BETA, "b-g", 15, ["b-ann", "b-bob"], "b-task-jobber")
     return d

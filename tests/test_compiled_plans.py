@@ -256,6 +256,10 @@ EVERY_REPORT_FIELD = """
   byStatus { status count }
   byRole { role count }
   averageScore totalDurationSeconds procedureCount
+  timeline(bucket: DAY, timeZone: "Europe/Paris") { start count completed averageScore }
+  byUser { user { id displayName } count completed averageScore }
+  byTaskSource { source count completed averageScore }
+  scoreDeciles { from to count }
 """
 PAGE = f"""
 query Page($filter: SessionFilter, $orderBy: SessionOrder! = STARTED_AT_DESC, $first: Int, $after: String,
@@ -544,6 +548,76 @@ CORPUS: list[Case] = [
         "{ sessionsReport { procedureCount totalDurationSeconds totalDurationHours } }",
     ),
     Case("report-typename-only", "{ sessionsReport { __typename } }"),
+    # --- the report's timeline, breakdowns and deciles (tenant delta: midnights where clocks change)
+    Case("report-every-field-of-delta", REPORT, tenant="delta"),
+    *(
+        Case(
+            f"report-timeline-{period}-{zone}",
+            """query Timeline($period: TimelinePeriod!, $zone: String!) {
+              sessionsReport { timeline(bucket: $period, timeZone: $zone) { start count completed averageScore } }
+            }""",
+            {"period": period, "zone": zone},
+            tenant="delta",
+        )
+        for period in ("DAY", "WEEK", "MONTH")
+        for zone in ("UTC", "Europe/Paris", "America/Santiago", "Atlantic/Azores", "Asia/Kathmandu")
+    ),
+    Case(
+        "report-parts-aliased-with-typename",
+        """
+        {
+          sessionsReport(filter: {startedAfter: "2026-10-01T00:00:00+00:00"}) {
+            __typename
+            days: timeline(bucket: DAY) { __typename start n: count }
+            weeks: timeline(bucket: WEEK, timeZone: "Europe/Paris") { start completed }
+            top: byUser(first: 1) { __typename who: user { __typename displayName } count }
+            byUser { user { id } averageScore }
+            sources: byTaskSource(first: 2) { __typename source s: averageScore }
+            byTaskSource { source count }
+            scoreDeciles { __typename from to }
+            tenths: scoreDeciles { count }
+          }
+        }
+        """,
+        tenant="delta",
+    ),
+    Case(
+        "report-parts-in-fragments-with-variables",
+        """
+        query Parts($filter: SessionFilter, $first: Int!, $zone: String! = "Asia/Kathmandu", $deciles: Boolean!) {
+          sessionsReport(filter: $filter) { ...Timeline ... on SessionsReport { byUser(first: $first) { ...Entry } } }
+          other: sessionsReport { ... { scoreDeciles @include(if: $deciles) { from to count } } totalCount }
+        }
+        fragment Timeline on SessionsReport { timeline(bucket: MONTH, timeZone: $zone) { start count } }
+        fragment Entry on UserCount { user { displayName } completed }
+        """,
+        {"filter": {"status": "COMPLETED"}, "first": 2, "deciles": True},
+    ),
+    Case(
+        "report-parts-filtered",
+        REPORT,
+        {"filter": {"taskSource": "jobber", "role": "TRAINEE", "startedBefore": "2026-10-01T15:00:00+00:00"}},
+    ),
+    Case("report-parts-of-none", "{ sessionsReport { byUser(first: 0) { count } byTaskSource(first: 0) { count } } }"),
+    Case(
+        "report-unknown-time-zone",
+        '{ sessionsReport { totalCount timeline(bucket: DAY, timeZone: "Mars/Olympus") { count } } }',
+        expect=EITHER,
+    ),
+    Case(
+        "report-abbreviated-time-zone",
+        '{ sessionsReport { timeline(bucket: WEEK, timeZone: "CET") { count } } }',
+        expect=EITHER,
+    ),
+    Case("report-by-user-first-over-500", "{ sessionsReport { byUser(first: 501) { count } } }", expect=EITHER),
+    Case(
+        "report-by-task-source-first-negative", REPORT.replace("byTaskSource", "byTaskSource(first: -1)"), expect=EITHER
+    ),
+    Case(
+        "report-two-parts-in-error",
+        '{ sessionsReport { timeline(bucket: DAY, timeZone: "") { count } byUser(first: -1) { count } } }',
+        expect=EITHER,
+    ),
     # --- several root fields, several operations
     Case(
         "every-root-field",
@@ -689,7 +763,12 @@ VARIABLE_TYPES = {
     "userId": "ID",
     "taskSource": "String",
     "search": "String",
+    # the report's parts
+    "bucket": "TimelinePeriod!",
+    "timeZone": "String",
 }
+TIME_ZONES = ["UTC", "Europe/Paris", "America/Santiago", "Asia/Kathmandu", "Atlantic/Azores", "CET", "Mars/Olympus", ""]
+BREAKDOWN_SIZES = [0, 1, 2, 100, 500, 501, -1]
 MAX_RANDOM_ALIASES = 20  # the gateway allows 30
 WEIGHTS = {"sessions": 3, "edges": 3, "node": 3}  # the paths with the most to get wrong, drawn more often
 
@@ -786,6 +865,13 @@ class Document:
     def arguments(self, field_name: str) -> dict[str, Any]:
         if field_name == "session":
             return {"id": self.draw(st.sampled_from(SESSION_IDS))}
+        if field_name == "timeline":
+            args: dict[str, Any] = {"bucket": self.draw(st.sampled_from([Name("DAY"), Name("WEEK"), Name("MONTH")]))}
+            if self.chance(70):
+                args["timeZone"] = self.draw(st.sampled_from(TIME_ZONES))
+            return args
+        if field_name in {"byUser", "byTaskSource"}:
+            return {} if self.chance(30) else {"first": self.draw(st.sampled_from(BREAKDOWN_SIZES))}
         if field_name == "sessionsReport":
             flt = self.filter()
             return {} if flt is None else {"filter": flt}
@@ -872,7 +958,7 @@ def requests(draw: st.DrawFn, cursors: Issued) -> Drawn:
     body = document.selection_set(query_type, 0)
     definitions = f"({', '.join(document.definitions)})" if document.definitions else ""
     query = "\n".join([f"query Random{definitions} {{ {body} }}", *document.fragments])
-    return Drawn(query, document.variables, draw(st.sampled_from(["alpha", "alpha", "alpha", "beta"])))
+    return Drawn(query, document.variables, draw(st.sampled_from(["alpha", "alpha", "alpha", "beta", "delta"])))
 
 
 @settings(
