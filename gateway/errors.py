@@ -65,9 +65,10 @@ _TOO_COMPLEX = re.compile(
 )
 
 
-# SQLSTATE classes of a database that is away or overloaded: connection exception (08),
-# insufficient resources (53), operator intervention (57: statement timeout, shutdown).
-_UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}
+# SQLSTATE classes of a database that is away, overloaded or must be asked again: 08 connection
+# exception; 53 insufficient resources; 57 operator intervention (a statement timeout, a shutdown);
+# 40 transaction rollback (a read a standby cancelled to replay, a deadlock).
+_UNAVAILABLE_SQLSTATE_CLASSES = {"08", "40", "53", "57"}
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -17,7 +17,15 @@ from starlette.datastructures import Secret
 from db.engine import make_engine
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.errors import INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE, BadUserInput, ErrorCode, classify, with_code
+from gateway.errors import (
+    INTERNAL_MESSAGE,
+    UNAVAILABLE_MESSAGE,
+    BadUserInput,
+    ErrorCode,
+    classify,
+    is_database_failure,
+    with_code,
+)
 from tests import factories as f
 from tests.conftest import ANSWER_EXTENSIONS, POSTGRES_URL, http_client, load, postgres_server_url
 from tests.dataset import Dataset
@@ -187,3 +195,28 @@ async def test_an_exception_escaping_an_extension_is_masked_and_coded(
 def test_a_coded_error_is_coded_once() -> None:
     coded = with_code(GraphQLError("boom", path=["session"], original_error=RuntimeError("boom")))
     assert with_code(coded) is coded
+
+
+class DriverError(Exception):
+    """What a driver raises: an error carrying PostgreSQL's SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "unavailable"),
+    [
+        ("08006", True),  # connection failure
+        ("40001", True),  # serialization failure: a standby cancelled the read to replay
+        ("40P01", True),  # deadlock
+        ("53300", True),  # too many connections
+        ("57014", True),  # statement timeout
+        ("42P01", False),  # undefined table: the server's own fault, not the database's state
+        ("22021", False),  # bad encoding
+    ],
+)
+def test_which_database_errors_are_service_unavailable(sqlstate: str, *, unavailable: bool) -> None:
+    wrapped = DBAPIError("SELECT 1", {}, DriverError(sqlstate))
+    assert is_database_failure(wrapped) is unavailable
