@@ -24,6 +24,7 @@ from schema.build import build_schema
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from opentelemetry.trace import TracerProvider
     from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.requests import Request
 
@@ -63,9 +64,21 @@ async def _warn_if_row_security_is_off(engine: AsyncEngine) -> None:
         )
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Starlette:
+    """The gateway; with ``settings.tracing``, ``tracer_provider`` replaces the one built from ``OTEL_*``."""
     settings.check()
-    schema = build_schema(settings.limits, compiled_plans=settings.compiled_plans, introspection=settings.introspection)
+    tracing = None
+    if settings.tracing:
+        # Only here: with tracing off, opentelemetry (the ``tracing`` extra) is never imported.
+        from gateway.tracing import Tracing  # noqa: PLC0415
+
+        tracing = Tracing.start(tracer_provider)
+    schema = build_schema(
+        settings.limits,
+        compiled_plans=settings.compiled_plans,
+        introspection=settings.introspection,
+        tracing=None if tracing is None else tracing.extension,
+    )
     view = GraphQLView(schema, settings)
 
     @contextlib.asynccontextmanager
@@ -77,11 +90,15 @@ def create_app(settings: Settings) -> Starlette:
             pool_timeout_ms=settings.pool_timeout_ms,
         )
         observe_engine(app.state.engine)
+        if tracing is not None:
+            tracing.instrument(app.state.engine)
         await _warn_if_row_security_is_off(app.state.engine)
         try:
             yield
         finally:
             await app.state.engine.dispose()
+            if tracing is not None:
+                tracing.stop()
 
     return Starlette(
         routes=[

@@ -79,6 +79,8 @@ class Settings:
     # Operations registered ahead, one per .graphql file; with persisted_queries_only, nothing else runs.
     persisted_queries_dir: Path | None = None
     persisted_queries_only: bool = False
+    # OpenTelemetry spans (the ``tracing`` extra), exported as the standard ``OTEL_*`` variables say.
+    tracing: bool = False
 
     @property
     def jwt_algorithms(self) -> list[str]:
@@ -149,6 +151,7 @@ class Settings:
             compiled_plans = config("COMPILED_PLANS", cast=bool, default=True)
             persisted_dir = config("PERSISTED_QUERIES_DIR", default=None) or None
             persisted_only = config("PERSISTED_QUERIES_ONLY", cast=bool, default=False)
+            tracing = config("TRACING", cast=bool, default=False)
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
         return cls(
@@ -173,4 +176,5 @@ class Settings:
             compiled_plans=compiled_plans,
             persisted_queries_dir=None if persisted_dir is None else Path(persisted_dir),
             persisted_queries_only=persisted_only,
+            tracing=tracing,
         )

@@ -20,7 +20,10 @@ from schema.query import Query
 from schema.scalars import DateTime
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from graphql import GraphQLError
+    from strawberry.extensions import SchemaExtension
     from strawberry.types import ExecutionContext
 
 
@@ -37,8 +40,13 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(
-    limits: Limits | None = None, *, compiled_plans: bool = True, introspection: bool = True
+    limits: Limits | None = None,
+    *,
+    compiled_plans: bool = True,
+    introspection: bool = True,
+    tracing: Callable[[], SchemaExtension] | None = None,
 ) -> strawberry.Schema:
+    """The gateway's schema; ``tracing`` is the factory of a span-making extension (``gateway/tracing.py``)."""
     limits = limits or Limits()
     # The limiters' rule classes, built once: the validation cache is keyed by them.
     rules = [
@@ -61,6 +69,9 @@ def build_schema(
         OperationNames,
         partial(CompiledPlans, plans),
     ]
+    if tracing is not None:
+        # Inside ErrorCodes, around the rest: the operation's span covers parsing, validation and execution.
+        extensions.insert(1, tracing)
     return GatewaySchema(
         query=Query,
         extensions=extensions,
