@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
@@ -304,3 +305,39 @@ def test_init_db_with_an_unsupported_url_says_so_without_a_traceback(tmp_path: P
     assert result.returncode == 2
     assert "unsupported database URL scheme 'mysql+aiomysql'" in stderr
     assert "Traceback" not in stderr
+
+
+README = Path(__file__).parent.parent / "README.md"
+SNIPPETS = {
+    "js": ("snippet.mjs", ["node"]),
+    "python": ("snippet.py", [sys.executable]),
+}
+
+
+@pytest.mark.parametrize("language", list(SNIPPETS))
+def test_the_readmes_persisted_query_snippets_run_as_written(
+    server: str, seeded_db: Path, tmp_path: Path, language: str
+) -> None:
+    [code] = re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    name, command = SNIPPETS[language]
+    (tmp_path / name).write_text(code)
+    env = {**os.environ, "GATEWAY_URL": f"{server}/graphql", "GATEWAY_TOKEN": token_for("acme")}
+
+    def run_snippet() -> dict[str, Any]:
+        done = subprocess.run([*command, name], cwd=tmp_path, env=env, capture_output=True, timeout=30, check=False)  # noqa: S603
+        assert done.returncode == 0, done.stderr.decode()
+        data: dict[str, Any] = json.loads(done.stdout)
+        return data
+
+    # the first run finds the hash unknown and sends the text; the second is answered from the hash alone
+    first, second = run_snippet(), run_snippet()
+    assert first == second
+    assert first["sessions"]["totalCount"] == live_sessions(seeded_db, "acme")
+    assert len(first["sessions"]["edges"]) == 3
+    deadline = time.monotonic() + 5
+    outcomes: list[str] = []
+    while time.monotonic() < deadline and len(outcomes) < 3:
+        log = (tmp_path / "serve.log").read_text()
+        outcomes = [json.loads(line)["outcome"] for line in log.splitlines() if line.startswith("{")]
+        time.sleep(0.1)
+    assert outcomes == ["PERSISTED_QUERY_NOT_FOUND", "ok", "ok"]
