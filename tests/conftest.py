@@ -199,6 +199,19 @@ async def http_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+@contextlib.asynccontextmanager
+async def both_paths(url: str) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """Clients of two audited apps on ``url``: compiled plans on, and Strawberry's executor alone."""
+    settings = Settings(database_url=url, jwt_secret=Secret(SECRET))
+    async with (
+        audited(settings) as compiled,
+        audited(dataclasses.replace(settings, compiled_plans=False)) as executor,
+        http_client(compiled) as compiled_client,
+        http_client(executor) as executor_client,
+    ):
+        yield compiled_client, executor_client
+
+
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     """The app every HTTP test talks to (compiled plans on, as served by default)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ import httpx
 from tests.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, wait_until_healthy
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 DEMO_QUERY = """
@@ -29,13 +31,15 @@ def printed_token(log: Path) -> str:
     return match.group(1)
 
 
-def test_demo_builds_its_database_prints_a_working_token_and_serves(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def running_demo(tmp_path: Path, sessions: int) -> Iterator[tuple[str, str, Path]]:
+    """``sessions-gateway demo`` in ``tmp_path`` on a free port: its base URL, the token it printed, its log."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "demo.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-            [str(SCRIPT), "demo", "--port", str(port), "--sessions", "400"],
+            [str(SCRIPT), "demo", "--port", str(port), "--sessions", str(sessions)],
             env=cli_env(),
             cwd=tmp_path,
             stdout=log,
@@ -43,13 +47,17 @@ def test_demo_builds_its_database_prints_a_working_token_and_serves(tmp_path: Pa
         )
         try:
             wait_until_healthy(process, base, log_path, STARTUP_SECONDS + 30)  # it seeds first
-            token = printed_token(log_path)
-            response = httpx.post(
-                f"{base}/graphql", json={"query": DEMO_QUERY}, headers={"Authorization": f"Bearer {token}"}, timeout=10
-            )
+            yield base, printed_token(log_path), log_path
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_demo_builds_its_database_prints_a_working_token_and_serves(tmp_path: Path) -> None:
+    with running_demo(tmp_path, 400) as (base, token, log_path):
+        response = httpx.post(
+            f"{base}/graphql", json={"query": DEMO_QUERY}, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
     assert (tmp_path / "sessions-demo.db").is_file()
     assert f"GraphiQL:  {base}/graphql" in log_path.read_text()
     body = response.json()

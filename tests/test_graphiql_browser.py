@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, live_sessions, wait_until_healthy
-from tests.test_demo import printed_token
+from tests.test_cli import live_sessions
+from tests.test_demo import running_demo
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -83,23 +82,8 @@ def type_and_run(page: Page, query: str) -> tuple[str, dict[str, Any]]:
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """``sessions-gateway demo`` on a free port: its base URL, the token it printed, its database."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "demo.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-            [str(SCRIPT), "demo", "--port", str(port), "--sessions", str(DEMO_SESSIONS)],
-            env=cli_env(),
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_healthy(process, base, log_path, STARTUP_SECONDS + 30)  # it seeds first
-            yield base, printed_token(log_path), tmp_path / "sessions-demo.db"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with running_demo(tmp_path, DEMO_SESSIONS) as (base, token, _log):
+        yield base, token, tmp_path / "sessions-demo.db"
 
 
 def tenant_session_ids(path: Path, tenant_id: str) -> set[str]:

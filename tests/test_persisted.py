@@ -16,7 +16,6 @@ from tests.dataset import ALPHA, BETA
 from tests.helpers import token_for
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
     from pathlib import Path
 
     import httpx
@@ -51,18 +50,6 @@ def code_of(answer: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-async def apq_app(settings: Settings) -> AsyncIterator[Starlette]:
-    async with audited(settings) as application:
-        yield application
-
-
-@pytest.fixture(scope="module")
-async def apq(apq_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client(apq_app) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("operations")
     (folder / "sessions.graphql").write_text(LIST)
@@ -73,37 +60,39 @@ def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
 async def test_an_unknown_hash_is_persisted_query_not_found_and_reads_nothing(
-    apq_app: Starlette, apq: httpx.AsyncClient, method: str
+    app: Starlette, client: httpx.AsyncClient, method: str
 ) -> None:
     query = LIST.replace("first: 2", f"first: {3 if method == 'POST' else 4}")
-    with recording(apq_app) as sent:
-        answer = await send(apq, {"extensions": persisted(query)}, method=method)
+    with recording(app) as sent:
+        answer = await send(client, {"extensions": persisted(query)}, method=method)
     assert code_of(answer) == "PERSISTED_QUERY_NOT_FOUND"
     assert answer["errors"][0]["message"] == "PersistedQueryNotFound"
     assert sent == []
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
-async def test_the_text_registers_the_hash_and_the_hash_alone_then_answers(apq: httpx.AsyncClient, method: str) -> None:
+async def test_the_text_registers_the_hash_and_the_hash_alone_then_answers(
+    client: httpx.AsyncClient, method: str
+) -> None:
     query = LIST.replace("first: 2", f"first: {5 if method == 'POST' else 6}")
-    full = await send(apq, {"query": query, "extensions": persisted(query)}, method=method)
+    full = await send(client, {"query": query, "extensions": persisted(query)}, method=method)
     assert full["data"]["sessions"]["totalCount"] > 0
-    by_hash = await send(apq, {"extensions": persisted(query)}, method=method)
+    by_hash = await send(client, {"extensions": persisted(query)}, method=method)
     assert by_hash == full
 
 
-async def test_variables_and_the_operation_name_travel_with_the_hash(apq: httpx.AsyncClient) -> None:
+async def test_variables_and_the_operation_name_travel_with_the_hash(client: httpx.AsyncClient) -> None:
     query = "query One($id: ID!) { session(id: $id) { id } } query Other { sessionsReport { totalCount } }"
     body = {"query": query, "extensions": persisted(query), "variables": {"id": "a-01"}, "operationName": "One"}
-    assert (await send(apq, body))["data"] == {"session": {"id": "a-01"}}
+    assert (await send(client, body))["data"] == {"session": {"id": "a-01"}}
     del body["query"]
-    assert (await send(apq, body))["data"] == {"session": {"id": "a-01"}}
+    assert (await send(client, body))["data"] == {"session": {"id": "a-01"}}
 
 
-async def test_a_hash_registered_by_one_tenant_is_unknown_to_another(apq: httpx.AsyncClient) -> None:
+async def test_a_hash_registered_by_one_tenant_is_unknown_to_another(client: httpx.AsyncClient) -> None:
     query = LIST.replace("first: 2", "first: 7")
-    await send(apq, {"query": query, "extensions": persisted(query)}, tenant=ALPHA)
-    assert code_of(await send(apq, {"extensions": persisted(query)}, tenant=BETA)) == "PERSISTED_QUERY_NOT_FOUND"
+    await send(client, {"query": query, "extensions": persisted(query)}, tenant=ALPHA)
+    assert code_of(await send(client, {"extensions": persisted(query)}, tenant=BETA)) == "PERSISTED_QUERY_NOT_FOUND"
 
 
 @pytest.mark.parametrize(
@@ -118,10 +107,10 @@ async def test_a_hash_registered_by_one_tenant_is_unknown_to_another(apq: httpx.
     ids=["hash-of-another-text", "version-2", "upper-case-hash", "no-hash", "not-an-object"],
 )
 async def test_a_malformed_persisted_query_is_bad_user_input(
-    apq_app: Starlette, apq: httpx.AsyncClient, extensions: dict[str, Any]
+    app: Starlette, client: httpx.AsyncClient, extensions: dict[str, Any]
 ) -> None:
-    with recording(apq_app) as sent:
-        answer = await send(apq, {"query": LIST, "extensions": extensions})
+    with recording(app) as sent:
+        answer = await send(client, {"query": LIST, "extensions": extensions})
     assert code_of(answer) == "BAD_USER_INPUT"
     assert sent == []
 

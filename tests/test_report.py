@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from starlette.datastructures import Secret
 
 from db.queries import ReportPart, ReportTotals
-from gateway.config import Settings
 from tests import factories as f
 from tests import oracle
-from tests.conftest import ANSWER_EXTENSIONS, audited, http_client, load, recording
+from tests.conftest import ANSWER_EXTENSIONS, both_paths, load, recording
 from tests.dataset import DATA, Dataset
-from tests.helpers import SECRET, Between, gql, post
+from tests.helpers import Between, gql, post
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -344,14 +341,8 @@ async def decades_of_training(tmp_path: Path) -> AsyncIterator[tuple[httpx.Async
             sessions=[f.session(f"s-{i}", "alpha", "u-1", duration_seconds=longest) for i in (1, 2)],
         ),
     )
-    settings = Settings(database_url=url, jwt_secret=Secret(SECRET))
-    async with (
-        audited(settings) as compiled,
-        audited(dataclasses.replace(settings, compiled_plans=False)) as executor,
-        http_client(compiled) as compiled_client,
-        http_client(executor) as executor_client,
-    ):
-        yield compiled_client, executor_client
+    async with both_paths(url) as clients:
+        yield clients
 
 
 async def test_a_total_duration_beyond_an_int_is_refused_clearly_and_answered_in_hours(

@@ -7,7 +7,6 @@ and from the executor.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -16,18 +15,16 @@ import pytest
 from graphql import parse, validate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from starlette.datastructures import Secret
 
 from db.expressions import period_start
-from gateway.config import Settings
 from resolvers.report import ABBREVIATION_NAMES, MAX_BREAKDOWN_SIZE, time_zone_names
 from schema.build import build_schema
 from schema.cost import cost_limit_rule
 from tests import factories as f
 from tests import oracle
-from tests.conftest import audited, http_client, load, postgres_server_url
+from tests.conftest import both_paths, load, postgres_server_url
 from tests.dataset import ALPHA, BETA, DELTA, Dataset
-from tests.helpers import SECRET, gql, gql_error, post
+from tests.helpers import gql, gql_error, post
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -589,14 +586,8 @@ async def decades_of_training(tmp_path: Path) -> AsyncIterator[tuple[httpx.Async
             ],
         ),
     )
-    settings = Settings(database_url=url, jwt_secret=Secret(SECRET))
-    async with (
-        audited(settings) as compiled,
-        audited(dataclasses.replace(settings, compiled_plans=False)) as executor,
-        http_client(compiled) as compiled_client,
-        http_client(executor) as executor_client,
-    ):
-        yield compiled_client, executor_client
+    async with both_paths(url) as clients:
+        yield clients
 
 
 @pytest.mark.parametrize(
