@@ -22,6 +22,7 @@ from sqlalchemy.schema import CreateTable
 from db.indexes import GATEWAY_INDEXES
 from db.tables import metadata
 from tests.helpers import SECRET, token_for
+from tests.readme import blocks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -307,19 +308,37 @@ def test_init_db_with_an_unsupported_url_says_so_without_a_traceback(tmp_path: P
     assert "Traceback" not in stderr
 
 
-README = Path(__file__).parent.parent / "README.md"
-SNIPPETS = {
+RUNNERS = {
     "js": ("snippet.mjs", ["node"]),
     "python": ("snippet.py", [sys.executable]),
 }
 
 
-@pytest.mark.parametrize("language", list(SNIPPETS))
+def snippet_id(language: str, code: str) -> str:
+    """The block's language, then the first library it imports beyond the standard one: ``python-gql``."""
+    modules = re.findall(r"^(?:from|import) (\w+)", code, re.MULTILINE)
+    libraries = [module for module in modules if module not in sys.stdlib_module_names]
+    return "-".join([language, *libraries[:1]])
+
+
+# The README's JavaScript and Python blocks: the persisted-query snippets.
+SNIPPETS = {
+    snippet_id(block.language, block.code): (block.language, block.code)
+    for block in blocks()
+    if block.language in RUNNERS
+}
+
+
+def test_the_readme_shows_persisted_queries_from_javascript_and_from_python_with_gql_and_by_hand() -> None:
+    assert list(SNIPPETS) == ["js", "python-gql", "python-httpx"]
+
+
+@pytest.mark.parametrize("snippet", list(SNIPPETS))
 def test_the_readmes_persisted_query_snippets_run_as_written(
-    server: str, seeded_db: Path, tmp_path: Path, language: str
+    server: str, seeded_db: Path, tmp_path: Path, snippet: str
 ) -> None:
-    [code] = re.findall(rf"```{language}\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
-    name, command = SNIPPETS[language]
+    language, code = SNIPPETS[snippet]
+    name, command = RUNNERS[language]
     (tmp_path / name).write_text(code)
     env = {**os.environ, "GATEWAY_URL": f"{server}/graphql", "GATEWAY_TOKEN": token_for("acme")}
 
@@ -335,9 +354,14 @@ def test_the_readmes_persisted_query_snippets_run_as_written(
     assert first["sessions"]["totalCount"] == live_sessions(seeded_db, "acme")
     assert len(first["sessions"]["edges"]) == 3
     deadline = time.monotonic() + 5
-    outcomes: list[str] = []
-    while time.monotonic() < deadline and len(outcomes) < 3:
+    lines: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and len(lines) < 3:
         log = (tmp_path / "serve.log").read_text()
-        outcomes = [json.loads(line)["outcome"] for line in log.splitlines() if line.startswith("{")]
+        lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
         time.sleep(0.1)
-    assert outcomes == ["PERSISTED_QUERY_NOT_FOUND", "ok", "ok"]
+    # a line a request: the hash alone (unknown, so no operation yet), the text, then the hash alone again
+    assert [(line["operation"], line["outcome"], line["status"]) for line in lines] == [
+        (None, "PERSISTED_QUERY_NOT_FOUND", 200),
+        ("Latest", "ok", 200),
+        ("Latest", "ok", 200),
+    ]
