@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 from typing import TYPE_CHECKING
 
 import httpx
 
+from tests.readme import block_after
 from tests.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, wait_until_healthy
 
 if TYPE_CHECKING:
@@ -58,13 +60,24 @@ def test_demo_builds_its_database_prints_a_working_token_and_serves(tmp_path: Pa
         response = httpx.post(
             f"{base}/graphql", json={"query": DEMO_QUERY}, headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
+        printed = log_path.read_text()
+        # what it prints is what the README shows, but for the token and the port
+        shown = block_after("`make demo` prints something like:").code
+        expected = re.escape(shown).replace(re.escape("eyJhbGciOi..."), re.escape(token))
+        assert re.search(expected.replace("8000", base.rsplit(":", 1)[1]), printed), (shown, printed)
+        # and the curl line it prints answers, pasted into a shell
+        [curl] = re.findall(r"^  (curl .*\\\n.*)$", printed, re.MULTILINE)
+        pasted = subprocess.run(["bash", "-c", curl], capture_output=True, timeout=10, check=True)  # noqa: S603, S607
     assert (tmp_path / "sessions-demo.db").is_file()
-    assert f"GraphiQL:  {base}/graphql" in log_path.read_text()
+    assert f"GraphiQL:  {base}/graphql" in printed
+    curl_data = json.loads(pasted.stdout)["data"]["sessions"]
+    assert len(curl_data["edges"]) == 3
     body = response.json()
     assert "errors" not in body, body
     report = body["data"]["sessionsReport"]
     # 400 sessions for the demo tenant, less the few the generator marks erased
     assert 380 <= report["totalCount"] < 400
+    assert curl_data["totalCount"] == report["totalCount"]
     assert all(entry["count"] > 0 for entry in report["byStatus"] + report["byRole"]), report
     nodes = [edge["node"] for edge in body["data"]["sessions"]["edges"]]
     assert {n["recording"]["status"] for n in nodes} == {"AVAILABLE", "UPLOADING", "EXPIRED", "NOT_CAPTURED"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,6 +16,7 @@ from gateway import observability
 from tests.conftest import TEST_REQUEST_ID
 from tests.dataset import ALPHA
 from tests.helpers import token_for
+from tests.readme import README
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -128,6 +130,9 @@ async def test_one_json_line_per_request_with_its_id_tenant_operation_and_statem
     }
     assert 0 < line["duration_ms"] < 10_000
     assert token not in access.text
+    # the README's example line has these fields, in this order
+    [shown] = re.findall(r"`(\{\"request_id\".*?\})`", README.read_text(encoding="utf-8"))
+    assert list(json.loads(shown)) == list(line)
 
 
 async def test_a_callers_request_id_is_kept_and_a_malformed_one_replaced(
