@@ -74,6 +74,15 @@ async def load(url: str, rows: Any = DATA) -> None:
     engine = make_engine(url, read_only=False)
     try:
         await init_db(engine)
+    finally:
+        await engine.dispose()
+    await insert(url, rows)
+
+
+async def insert(url: str, rows: Any) -> None:
+    """Write ``rows`` (a ``Dataset``) into tables that exist."""
+    engine = make_engine(url, read_only=False)
+    try:
         async with engine.begin() as conn:
             for name, table_rows in rows.tables():
                 if table_rows:

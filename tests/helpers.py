@@ -10,6 +10,30 @@ import jwt
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 
+# Every field of a session and of what it links to, as a fragment (``...Node``).
+SESSION_NODE = """
+fragment Node on Session {
+  id name status role thumbnailUrl durationSeconds startedAt completedAt seatId procedureCount
+  user { id displayName }
+  linkedTask { id title source externalRef status url }
+  procedures { id position name description videoUrl }
+  recording { status url expiresAt }
+  summary { score prose trainerNotes }
+}
+"""
+# Every part of the report, under a filter.
+WHOLE_REPORT = """
+query Report($filter: SessionFilter) {
+  sessionsReport(filter: $filter) {
+    totalCount byStatus { status count } byRole { role count } averageScore totalDurationHours procedureCount
+    timeline(bucket: WEEK, timeZone: "Europe/Paris") { start count completed averageScore }
+    byUser { user { id displayName } count completed averageScore }
+    byTaskSource { source count completed averageScore }
+    scoreDeciles { from to count }
+  }
+}
+"""
+
 
 class Between:
     """Equal to any int in ``[low, high]``: a value that depends on the request's clock."""

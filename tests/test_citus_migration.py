@@ -33,10 +33,11 @@ from tests.conftest import (
     drop_postgres_database,
     drop_role,
     http_client,
+    insert,
     load,
 )
 from tests.dataset import ALPHA, BETA, DATA, DELTA, Dataset
-from tests.helpers import post
+from tests.helpers import SESSION_NODE, WHOLE_REPORT, post
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -108,17 +109,6 @@ async def keys_of(url: str) -> set[tuple[str, str]]:
         return {(table, definition) for table, definition in await conn.fetch(KEYS)}
     finally:
         await conn.close()
-
-
-async def insert(url: str, rows: Dataset) -> None:
-    engine = make_engine(url, read_only=False)
-    try:
-        async with engine.begin() as conn:
-            for name, table_rows in rows.tables():
-                if table_rows:
-                    await conn.execute(metadata.tables[name].insert(), table_rows)
-    finally:
-        await engine.dispose()
 
 
 def copy_of_alpha(tenant_id: str) -> Dataset:
@@ -260,40 +250,25 @@ async def test_the_migration_refuses_a_row_that_points_at_another_tenants_row_an
         await drop_postgres_database(url)
 
 
-LIST = """
+LIST = (
+    """
 query List($filter: SessionFilter) {
   sessions(filter: $filter, first: 100) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage }
-    edges { node {
-      id name status role thumbnailUrl durationSeconds startedAt completedAt seatId procedureCount
-      user { id displayName }
-      linkedTask { id title source externalRef status url }
-      procedures { id position name description videoUrl }
-      recording { status url expiresAt }
-      summary { score prose trainerNotes }
-    } }
+    edges { node { ...Node } }
   }
 }
 """
+    + SESSION_NODE
+)
 DETAIL = '{ session(id: "a-01") { id name user { displayName } procedures { name } summary { score } } }'
-REPORT = """
-query Report($filter: SessionFilter) {
-  sessionsReport(filter: $filter) {
-    totalCount byStatus { status count } byRole { role count } averageScore totalDurationHours procedureCount
-    timeline(bucket: WEEK, timeZone: "Europe/Paris") { start count completed averageScore }
-    byUser { user { id displayName } count completed averageScore }
-    byTaskSource { source count completed averageScore }
-    scoreDeciles { from to count }
-  }
-}
-"""
 OPERATIONS = [
     (LIST, None),
     (LIST, {"search": "boiler", "taskSource": "jobber"}),
     (DETAIL, None),
-    (REPORT, None),
-    (REPORT, {"status": "COMPLETED", "taskSource": "JOBBER"}),
+    (WHOLE_REPORT, None),
+    (WHOLE_REPORT, {"status": "COMPLETED", "taskSource": "JOBBER"}),
 ]
 
 

@@ -24,7 +24,7 @@ from tests import factories as f
 from tests import oracle
 from tests.conftest import both_paths, load, postgres_server_url
 from tests.dataset import ALPHA, BETA, DELTA, Dataset
-from tests.helpers import gql, gql_error, post
+from tests.helpers import WHOLE_REPORT, gql, gql_error, post
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -47,17 +47,6 @@ query ($filter: SessionFilter, $first: Int!) {
 """
 DECILES = """
 query ($filter: SessionFilter) { sessionsReport(filter: $filter) { scoreDeciles { from to count } } }
-"""
-EVERYTHING = """
-query ($filter: SessionFilter) {
-  sessionsReport(filter: $filter) {
-    totalCount byStatus { status count } byRole { role count } averageScore totalDurationHours procedureCount
-    timeline(bucket: WEEK, timeZone: "Europe/Paris") { start count completed averageScore }
-    byUser { user { id displayName } count completed averageScore }
-    byTaskSource { source count completed averageScore }
-    scoreDeciles { from to count }
-  }
-}
 """
 ZONES = ["UTC", "Europe/Paris", "America/Santiago", "Atlantic/Azores", "Asia/Kathmandu", "Australia/Lord_Howe"]
 FILTERS: list[tuple[str, dict[str, Any] | None]] = [
@@ -130,7 +119,7 @@ async def test_score_deciles(client: httpx.AsyncClient, tenant: str, flt: dict[s
 
 @pytest.mark.parametrize(("tenant", "flt"), NOTHING, ids=ids)
 async def test_a_report_matching_nothing(client: httpx.AsyncClient, tenant: str, flt: dict[str, Any]) -> None:
-    data = await gql(client, EVERYTHING, {"filter": flt}, tenant=tenant)
+    data = await gql(client, WHOLE_REPORT, {"filter": flt}, tenant=tenant)
     report = data["sessionsReport"]
     assert report["timeline"] == []
     assert report["byUser"] == []
@@ -141,7 +130,7 @@ async def test_a_report_matching_nothing(client: httpx.AsyncClient, tenant: str,
 
 
 async def test_every_part_at_once_agrees_with_its_own_query_and_the_totals(client: httpx.AsyncClient) -> None:
-    data = await gql(client, EVERYTHING, {"filter": None}, tenant=DELTA)
+    data = await gql(client, WHOLE_REPORT, {"filter": None}, tenant=DELTA)
     report = data["sessionsReport"]
     assert report["timeline"] == oracle.timeline(DELTA, None, "WEEK", "Europe/Paris")
     assert report["byUser"] == oracle.by_user(DELTA, None)
@@ -475,7 +464,7 @@ async def test_every_part_costs_one_statement_whatever_matches(
 ) -> None:
     http, sent = (client, statements) if compiled else (executor_client, executor_statements)
     # when
-    data = await gql(http, EVERYTHING, {"filter": flt}, tenant=tenant)
+    data = await gql(http, WHOLE_REPORT, {"filter": flt}, tenant=tenant)
     # then: the aggregates, the deciles, the timeline, byUser, its users (none when no session matches) and
     # byTaskSource
     users = 1 if data["sessionsReport"]["byUser"] else 0

@@ -21,7 +21,7 @@ from db.expressions import AutoName
 from db.tables import sessions, tasks
 from tests.conftest import POSTGRES_URL, audited, http_client, is_tenant_setting
 from tests.dataset import ALPHA, BETA, DELTA
-from tests.helpers import gql
+from tests.helpers import SESSION_NODE, gql
 from tests.routing import DISTRIBUTED, NotRoutable, routed_tenant, shape
 
 if TYPE_CHECKING:
@@ -169,17 +169,6 @@ EVERY_FIELD: dict[str, Any] = {
 }
 FILTERS: list[dict[str, Any] | None] = [None, *FIELDS, EVERY_FIELD]
 
-NODE = """
-fragment Node on Session {
-  id name status role thumbnailUrl durationSeconds startedAt completedAt seatId procedureCount
-  user { id displayName }
-  linkedTask { id title source externalRef status url }
-  procedures { id position name description videoUrl }
-  recording { status url expiresAt }
-  summary { score prose trainerNotes }
-}
-"""
-
 
 def per_order(page: str, *, counted: bool = False) -> str:
     """``sessions`` in each order (aliased by its name) on one ``$filter``; ``$cursor`` in ``page`` is the order's own.
@@ -203,9 +192,9 @@ def aliased(fields: list[str]) -> str:
 
 # every relation of the rows, and procedureCount alone (a count per session, no procedures read)
 LIST = "query List($filter: SessionFilter) {{ sessions(filter: $filter, first: 50) {{ edges {{ node {{ {} }} }} }} }}"
-ROWS = LIST.format("...Node") + NODE
+ROWS = LIST.format("...Node") + SESSION_NODE
 COUNTS = LIST.format("procedureCount")
-DETAIL = "query Detail($id: ID!) { session(id: $id) { ...Node } }" + NODE
+DETAIL = "query Detail($id: ID!) { session(id: $id) { ...Node } }" + SESSION_NODE
 REPORT_PARTS = [
     "totalCount",
     "byStatus { status count }",
@@ -279,7 +268,7 @@ async def exercise(client: httpx.AsyncClient, recorder: Recorder) -> None:
     await ask(client, DETAIL, id="a-01")
     # found, in progress, without a recording, erased, another tenant's, unknown: all in one request
     ids = ("a-03", "a-04", "a-05", "a-06", "b-01", "x")
-    await ask(client, aliased([f'session(id: "{i}") {{ ...Node }}' for i in ids]) + NODE)
+    await ask(client, aliased([f'session(id: "{i}") {{ ...Node }}' for i in ids]) + SESSION_NODE)
     await ask(client, REPORT_PART_BY_PART, DELTA)
     for tenant in (BETA, DELTA):
         await ask(client, ROWS, tenant, filter=None)
