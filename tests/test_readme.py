@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,8 @@ def make_dry_run(target: str) -> list[str]:
     done = subprocess.run(  # noqa: S603
         ["make", "--dry-run", "--old-file=.venv/.installed", "--old-file=graphiql/node_modules/.installed", target],  # noqa: S607
         cwd=README.parent,
+        # as typed in a shell, not as a recipe of `make test` (which would pass on its flags and level)
+        env={key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}},
         capture_output=True,
         text=True,
         timeout=30,
