@@ -200,20 +200,20 @@ def test_serve_without_secret_refuses_to_start(tmp_path: Path, seeded_db: Path) 
 
 
 def wait_until_healthy(
-    process: subprocess.Popen[bytes], base: str, log: Path, seconds: float = STARTUP_SECONDS
+    process: subprocess.Popen[bytes], base: str, log: Path, seconds: float = STARTUP_SECONDS, probe: str = "/healthz"
 ) -> None:
-    """Return once ``base`` answers ``/healthz``; fail with the process's log if it exits or never answers."""
+    """Return once ``base`` answers ``probe``; fail with the process's log if it exits or never answers."""
     deadline = time.monotonic() + seconds
     while True:
         if process.poll() is not None:
             pytest.fail(f"the process exited with {process.returncode}: {log.read_text()}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}{probe}", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"no answer from {base}/healthz: {log.read_text()}")
+            pytest.fail(f"no answer from {base}{probe}: {log.read_text()}")
         time.sleep(0.1)
 
 

@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,7 @@ from tests.conftest import (
 )
 from tests.helpers import token_for
 from tests.readme import block_after
-from tests.test_cli import REPO, SCRIPT, STARTUP_SECONDS, free_port
+from tests.test_cli import REPO, SCRIPT, STARTUP_SECONDS, free_port, wait_until_healthy
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -69,13 +68,8 @@ def running(script: str, port: int, log: Path) -> Iterator[str]:
             start_new_session=True,  # its own process group: the gateway's workers stop with it
         )
         try:
-            deadline = time.monotonic() + STARTUP_SECONDS + 60  # init-db and the seed come first
-            while not ready(base):
-                if process.poll() is not None:
-                    pytest.fail(f"the block exited with {process.returncode}: {log.read_text()}")
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no answer from {base}/readyz: {log.read_text()}")
-                time.sleep(0.2)
+            # init-db and the seed come first; then the gateway must be ready, not only up
+            wait_until_healthy(process, base, log, STARTUP_SECONDS + 60, probe="/readyz")
             yield base
         finally:
             with contextlib.suppress(ProcessLookupError):
@@ -85,13 +79,6 @@ def running(script: str, port: int, log: Path) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-
-
-def ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def ask(base: str, tenant: str) -> dict[str, object]:
