@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import SchemaExtension
@@ -139,11 +140,39 @@ def code_in_place(errors: list[GraphQLError]) -> None:
     errors[:] = [with_code(e) for e in errors]
 
 
+# graphql-core's suggestions (``graphql.pyutils.did_you_mean``), wherever in the message: the names
+# it suggests never hold a "?".
+_SUGGESTION = re.compile(r" Did you mean [^?]*\?")
+
+
+def without_suggestion(error: GraphQLError) -> GraphQLError:
+    """``error`` without graphql-core's "Did you mean ...?", which names what the schema holds."""
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
+
+
 class ErrorCodes(SchemaExtension):
-    """Gives every error its contract code and masks those whose text is not for clients."""
+    """Gives every error its contract code and masks those whose text is not for clients.
+
+    When the schema refuses introspection, errors do not describe it either: graphql-core's
+    suggestions ("Did you mean 'first' or 'last'?") are dropped from their messages.
+    """
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [with_code(e) for e in result.errors]
+            errors = [with_code(e) for e in result.errors]
+            if NoSchemaIntrospectionCustomRule in self.execution_context.validation_rules:
+                errors = [without_suggestion(e) for e in errors]
+            result.errors = errors

@@ -6,8 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from strawberry.asgi import GraphQL
+from strawberry.extensions import ParserCache
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 
 from gateway.auth import authenticate
 from gateway.context import Context
@@ -15,13 +19,14 @@ from gateway.errors import ErrorCode, Unauthenticated
 from gateway.observability import RequestRecord, current, finish, request_id_for
 from gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
 from gateway.responses import error_response
+from schema.build import CACHE_SIZE
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
     from starlette.responses import Response
     from starlette.types import Message, Receive, Scope, Send
     from starlette.websockets import WebSocket
-    from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+    from strawberry.http import GraphQLHTTPResponse
     from strawberry.http.base import BaseRequestProtocol
     from strawberry.types import ExecutionResult
 
@@ -48,6 +53,36 @@ def _bounded(receive: Receive, limit: int) -> Receive:
     return bounded
 
 
+# What each member of a request may hold (GraphQL over HTTP): anything else is the client's mistake.
+_MEMBERS = (
+    ("query", str, "a string"),
+    ("operationName", str, "a string"),
+    ("variables", dict, "an object"),
+    ("extensions", dict, "an object"),
+)
+# graphql-core's words, which its executor says only when asked to choose with no name: Strawberry
+# picks the first operation by itself instead.
+MULTIPLE_OPERATIONS = "Must provide operation name if query contains multiple operations."
+# Every answer may hold one tenant's data, chosen by the Authorization header: no shared cache keeps it.
+ANSWER_HEADERS = {"Cache-Control": "private, no-store"}
+
+
+def operation_request(data: object) -> GraphQLRequestData:
+    """One operation's request from a decoded body or query string, each member of the right type."""
+    if not isinstance(data, dict):
+        raise HTTPException(400, "The request must be a JSON object with a `query` member.")
+    for member, kind, name in _MEMBERS:
+        value = data.get(member)
+        if value is not None and not isinstance(value, kind):
+            raise HTTPException(400, f"The GraphQL operation's `{member}` must be {name} or null, if provided.")
+    return GraphQLRequestData(
+        query=data.get("query"),
+        variables=data.get("variables"),
+        operation_name=data.get("operationName"),
+        extensions=data.get("extensions"),
+    )
+
+
 def _is_batch(body: bytes) -> bool:
     """A JSON array of operation objects (``[{"query": ...}, ...]``): a batch, not a request."""
     stripped = body.lstrip()
@@ -65,6 +100,10 @@ class GraphQLView(GraphQL[Context, None]):
         self.persisted = PersistedQueries(
             load_registered(folder) if folder is not None else {}, only_registered=settings.persisted_queries_only
         )
+        # The schema's own parse cache (``CachedParser``, same size, same token limit): a document
+        # parsed here to choose its operation is not parsed again.
+        self.parse = ParserCache(maxsize=CACHE_SIZE).cached_parse_document
+        self.max_tokens = settings.limits.max_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
@@ -109,6 +148,8 @@ class GraphQLView(GraphQL[Context, None]):
         finally:
             current.reset(token)
         response.headers["X-Request-Id"] = record.request_id
+        response.headers.update(ANSWER_HEADERS)
+        response.headers.add_vary_header("Authorization")
         finish(record, response.status_code)
         return response
 
@@ -164,9 +205,35 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(request_data, list):  # batches never get here: refused unread
             request_data = self.persisted.resolve(request_data, context.tenant_id)
             request.state.record.operation = request_data.operation_name
+            self._check_operation_is_chosen(request_data)
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
+        """The request's one operation: from the query string of a GET, or the JSON body of a POST."""
+        if request.method == "GET":
+            return operation_request(self.parse_query_params(request.query_params))
+        content_type, _ = parse_content_type(request.content_type or "")
+        if "application/json" in content_type:
+            return operation_request(self.parse_json(await request.get_body()))
+        raise HTTPException(400, "Unsupported content type")
+
+    def _check_operation_is_chosen(self, request_data: GraphQLRequestData) -> None:
+        """Refuse a document of several operations that names none (Strawberry would run the first).
+
+        An unknown ``operationName`` is refused by Strawberry itself; a document that does not
+        parse is left for Strawberry to report.
+        """
+        if request_data.operation_name is not None or request_data.query is None:
+            return
+        try:
+            document = self.parse(request_data.query, max_tokens=self.max_tokens)
+        except GraphQLError:
+            return
+        operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        if operations > 1:
+            raise HTTPException(400, MULTIPLE_OPERATIONS)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context.for_request(

@@ -442,3 +442,207 @@ def test_cors_origins_come_from_a_comma_separated_setting() -> None:
     )
     assert settings.cors_origins == ("https://a.example.com", "https://b.example.com")
     assert Settings.from_env({"GATEWAY_JWT_SECRET": "s" * 40}).cors_origins == ()
+
+
+# --- request shapes: every mistake is a 400 with a GraphQL-shaped body --------------------------
+
+
+def bad_input(response: httpx.Response, message: str) -> None:
+    """A 400 whose one error is ``message``, coded BAD_USER_INPUT, with no ``data``."""
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        **ANSWER_EXTENSIONS,
+        "errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}],
+    }
+
+
+NOT_AN_OBJECT = "The request must be a JSON object with a `query` member."
+
+
+def wrong_member(member: str, kind: str) -> str:
+    return f"The GraphQL operation's `{member}` must be {kind} or null, if provided."
+
+
+@pytest.mark.parametrize("body", [b'"x"', b"5", b"null", b"true", b"[1]", b"[]", b'["{ sessions { totalCount } }"]'])
+async def test_a_body_that_is_not_an_object(client: httpx.AsyncClient, statements: list[str], body: bytes) -> None:
+    response = await client.post("/graphql", content=body, headers={**auth(), "Content-Type": "application/json"})
+    bad_input(response, NOT_AN_OBJECT)
+    assert statements == []
+    await assert_still_serving(client)
+
+
+@pytest.mark.parametrize(
+    ("member", "value", "kind"),
+    [
+        ("operationName", 5, "a string"),
+        ("operationName", ["Q"], "a string"),
+        ("query", 5, "a string"),
+        ("variables", 5, "an object"),
+        ("variables", "{}", "an object"),
+        ("variables", [1], "an object"),
+        ("extensions", [1], "an object"),
+        ("extensions", True, "an object"),
+    ],
+)
+async def test_a_member_of_the_wrong_type_in_a_post(
+    client: httpx.AsyncClient, statements: list[str], member: str, value: object, kind: str
+) -> None:
+    body = {"query": "query Q { sessions(first: 1) { totalCount } }", member: value}
+    response = await client.post("/graphql", json=body, headers=auth())
+    bad_input(response, wrong_member(member, kind))
+    assert statements == []
+    await assert_still_serving(client)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"variables": "5"}, wrong_member("variables", "an object")),
+        ({"variables": "[1]"}, wrong_member("variables", "an object")),
+        ({"variables": '"x"'}, wrong_member("variables", "an object")),
+        ({"variables": "{"}, "Unable to parse request body as JSON"),
+        ({"extensions": "[1]"}, wrong_member("extensions", "an object")),
+        ({"extensions": "true"}, wrong_member("extensions", "an object")),
+        ({"operationName": "5"}, 'Unknown operation named "5".'),
+    ],
+)
+async def test_a_query_parameter_of_the_wrong_type(
+    client: httpx.AsyncClient, statements: list[str], params: dict[str, str], message: str
+) -> None:
+    query = {"query": "query Q { sessions(first: 1) { totalCount } }", **params}
+    response = await client.get("/graphql", params=query, headers=auth())
+    bad_input(response, message)
+    assert statements == []
+
+
+async def test_a_post_with_null_members_still_runs(client: httpx.AsyncClient) -> None:
+    body = {"query": GOOD_QUERY, "operationName": None, "variables": None, "extensions": None}
+    response = await client.post("/graphql", json=body, headers=auth())
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"sessions": {"totalCount": len(DATA.live_sessions("alpha"))}}
+
+
+# --- caching: an answer is one tenant's, chosen by its token ------------------------------------
+
+PERSISTED_MISS = {
+    "extensions": '{"persistedQuery": {"version": 1, "sha256Hash": "' + "0" * 64 + '"}}',
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "request_kwargs", "status"),
+    [
+        ("POST", {"json": {"query": GOOD_QUERY}, "headers": auth()}, 200),
+        ("GET", {"params": {"query": GOOD_QUERY}, "headers": auth()}, 200),
+        ("POST", {"json": {"query": "{ nope }"}, "headers": auth()}, 200),
+        ("GET", {"params": {"query": "{ nope }"}, "headers": auth()}, 200),
+        ("POST", {"json": {"query": GOOD_QUERY}}, 401),
+        ("GET", {"params": {"query": GOOD_QUERY}}, 401),
+        ("POST", {"content": b"5", "headers": {**auth(), "Content-Type": "application/json"}}, 400),
+        ("GET", {"params": PERSISTED_MISS, "headers": auth()}, 200),
+        (
+            "POST",
+            {"json": {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}}, "headers": auth()},
+            200,
+        ),
+        ("POST", {"json": [{"query": GOOD_QUERY}], "headers": auth()}, 400),
+        ("PUT", {"json": {"query": GOOD_QUERY}, "headers": auth()}, 405),
+    ],
+    ids=[
+        "post",
+        "get",
+        "post-error",
+        "get-error",
+        "post-401",
+        "get-401",
+        "bad-body",
+        "get-persisted-miss",
+        "post-persisted-miss",
+        "batch",
+        "wrong-method",
+    ],
+)
+async def test_no_answer_is_kept_by_a_shared_cache(
+    client: httpx.AsyncClient, method: str, request_kwargs: dict[str, Any], status: int
+) -> None:
+    response = await client.request(method, "/graphql", **request_kwargs)
+    assert response.status_code == status, response.text
+    assert response.headers["cache-control"] == "private, no-store"
+    assert "Authorization" in response.headers.get_list("vary", split_commas=True)
+
+
+async def test_vary_keeps_cors_origin_alongside_authorization(settings: Settings) -> None:
+    app = create_app(dataclasses.replace(settings, cors_origins=("https://dashboard.example.com",)))
+    transport = httpx.ASGITransport(app=app)
+    async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get(
+            "/graphql", params={"query": GOOD_QUERY}, headers={**auth(), "Origin": "https://dashboard.example.com"}
+        )
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == "https://dashboard.example.com"
+    assert response.headers["cache-control"] == "private, no-store"
+    assert sorted(response.headers.get_list("vary", split_commas=True)) == ["Authorization", "Origin"]
+
+
+# --- with introspection off, errors do not describe the schema ----------------------------------
+
+# (query, variables, the message with introspection on, the same with it off)
+SUGGESTING = [
+    (
+        "{ sessions(first: 1) { totalCont } }",
+        {},
+        "Cannot query field 'totalCont' on type 'SessionConnection'. Did you mean 'totalCount'?",
+        "Cannot query field 'totalCont' on type 'SessionConnection'.",
+    ),
+    (
+        "{ sessions(frist: 1) { totalCount } }",
+        {},
+        "Unknown argument 'frist' on field 'Query.sessions'. Did you mean 'first' or 'last'?",
+        "Unknown argument 'frist' on field 'Query.sessions'.",
+    ),
+    (
+        "{ sessions(first: 1, filter: {status: COMPLETE}) { totalCount } }",
+        {},
+        "Value 'COMPLETE' does not exist in 'SessionStatus' enum. Did you mean the enum value 'COMPLETED'?",
+        "Value 'COMPLETE' does not exist in 'SessionStatus' enum.",
+    ),
+    (
+        "query Q($s: SessionStatus) { sessions(first: 1, filter: {status: $s}) { totalCount } }",
+        {"s": "COMPLETE"},
+        (
+            "Variable '$s' has invalid value: Value 'COMPLETE' does not exist in 'SessionStatus' enum."
+            " Did you mean the enum value 'COMPLETED'?"
+        ),
+        "Variable '$s' has invalid value: Value 'COMPLETE' does not exist in 'SessionStatus' enum.",
+    ),
+    (
+        "{ sessions(first: 1, filter: {stats: COMPLETED}) { totalCount } }",
+        {},
+        (
+            "Expected value of type 'SessionFilter' not to include unknown field 'stats'. Did you mean 'status'?"
+            " Found: { stats: COMPLETED }."
+        ),
+        "Expected value of type 'SessionFilter' not to include unknown field 'stats'. Found: { stats: COMPLETED }.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "suggesting", "plain"),
+    SUGGESTING,
+    ids=["field", "argument", "enum", "enum-variable", "input-field"],
+)
+async def test_suggestions_only_while_introspection_is_on(
+    settings: Settings, query: str, variables: dict[str, Any], suggesting: str, plain: str
+) -> None:
+    for introspection, expected in ((True, suggesting), (False, plain)):
+        for compiled_plans in (True, False):
+            configured = dataclasses.replace(settings, introspection=introspection, compiled_plans=compiled_plans)
+            app = create_app(configured)
+            transport = httpx.ASGITransport(app=app)
+            async with LifespanManager(app), httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                response = await post(http, query, variables)
+            assert response.status_code == 200, response.text
+            assert [(e["message"], e["extensions"]["code"]) for e in errors_of(response)] == [
+                (expected, "BAD_USER_INPUT")
+            ]
