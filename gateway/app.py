@@ -17,7 +17,7 @@ from starlette.routing import Route
 from db.engine import make_engine, row_security_gaps
 from gateway.config import Settings
 from gateway.graphiql import graphiql_routes
-from gateway.observability import metrics, observe_engine
+from gateway.observability import metrics_routes, observe_engine
 from gateway.view import GraphQLView
 from schema.build import build_schema
 
@@ -105,7 +105,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
             Route("/graphql", view),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
+            *metrics_routes(settings),
             *graphiql_routes(settings),
         ],
         middleware=[

@@ -27,9 +27,10 @@ DEMO_MEDIA_BASE_URL = "https://media.example.com"
 def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn  # noqa: PLC0415  (only the serving commands need it)
 
-    from gateway.observability import log_config, share_metrics_between_workers  # noqa: PLC0415
+    from gateway.observability import log_config, serve_metrics, share_metrics_between_workers  # noqa: PLC0415
 
     share_metrics_between_workers(workers)
+    serve_metrics(Settings.from_env())  # after the line above: with several workers it reads their files
     uvicorn.run(
         app_or_path,  # type: ignore[arg-type]
         host=host,

@@ -18,6 +18,7 @@ from db.engine import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_MS, UnsupportedDat
 from resolvers.naming import MediaSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
+MAX_PORT = 65_535
 
 
 class SettingsError(ValueError):
@@ -81,6 +82,9 @@ class Settings:
     persisted_queries_only: bool = False
     # OpenTelemetry spans (the ``tracing`` extra), exported as the standard ``OTEL_*`` variables say.
     tracing: bool = False
+    # When set, /metrics is served on this port of metrics_host only, not on the API's port.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @property
     def jwt_algorithms(self) -> list[str]:
@@ -152,6 +156,9 @@ class Settings:
             persisted_dir = config("PERSISTED_QUERIES_DIR", default=None) or None
             persisted_only = config("PERSISTED_QUERIES_ONLY", cast=bool, default=False)
             tracing = config("TRACING", cast=bool, default=False)
+            metrics_port = config("METRICS_PORT", cast=int, default=None)
+            if metrics_port is not None and not 1 <= metrics_port <= MAX_PORT:
+                raise ValueError("GATEWAY_METRICS_PORT must be a TCP port, 1 to 65535")
         except ValueError as exc:
             raise SettingsError(str(exc)) from exc
         return cls(
@@ -177,4 +184,6 @@ class Settings:
             persisted_queries_dir=None if persisted_dir is None else Path(persisted_dir),
             persisted_queries_only=persisted_only,
             tracing=tracing,
+            metrics_port=metrics_port,
+            metrics_host=config("METRICS_HOST", default="127.0.0.1"),
         )

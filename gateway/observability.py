@@ -1,7 +1,8 @@
 """What operators see: Prometheus metrics, and one JSON log line per request.
 
 Metrics (``/metrics``, prometheus-client's default registry; with several workers, in
-prometheus-client's multiprocess mode, see ``gateway/cli.py``):
+prometheus-client's multiprocess mode, see ``gateway/cli.py``). On the API's port by default;
+with ``GATEWAY_METRICS_PORT``, on that port only, served by prometheus-client's own server:
 
 * ``gateway_requests_total{operation, outcome}``: outcome ``ok`` or the first error's code;
 * ``gateway_request_duration_seconds{operation}``;
@@ -29,15 +30,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest, start_http_server
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 from sqlalchemy import event
 from starlette.responses import Response
+from starlette.routing import Route
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.requests import Request
+
+    from gateway.config import Settings
 
 access_log = logging.getLogger("gateway.access")
 
@@ -143,6 +147,24 @@ def prometheus_multiprocess_dir() -> str | None:
 
 async def metrics(_request: Request) -> Response:
     return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_routes(settings: Settings) -> list[Route]:
+    """``/metrics`` on the API's port, unless it has a port of its own (``serve_metrics``)."""
+    if settings.metrics_port is not None:
+        return []
+    return [Route("/metrics", metrics, methods=["GET"])]
+
+
+def serve_metrics(settings: Settings) -> None:
+    """``/metrics`` on ``metrics_host:metrics_port``, when set, from a thread of this process.
+
+    Called once, in the process that starts uvicorn and before its workers: with several, it
+    reads every worker's files (prometheus-client's multiprocess mode), as its documentation
+    has it; with one, the worker is this process.
+    """
+    if settings.metrics_port is not None:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=metrics_registry())
 
 
 def log_config(*, access_log: bool = True) -> dict[str, Any]:
