@@ -19,6 +19,8 @@ from resolvers.naming import MediaSettings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
 MAX_PORT = 65_535
+# By default a request may run this much longer than one statement may.
+REQUEST_TIMEOUT_MARGIN_MS = 1_000
 
 
 class SettingsError(ValueError):
@@ -63,6 +65,11 @@ class Settings:
     # Signs cursors; see ``cursor_key``.
     cursor_secret: Secret | None = None
     statement_timeout_ms: int = 15_000
+    # The whole request's time budget (a little above one statement's): past it, SERVICE_UNAVAILABLE
+    # and its statements cancelled at the server.
+    request_timeout_ms: int = 16_000
+    # Report requests (selecting sessionsReport) one tenant may have running at once, per worker.
+    max_concurrent_reports: int = 4
     pool_size: int = DEFAULT_POOL_SIZE
     # How long a request waits for a free connection before it is answered SERVICE_UNAVAILABLE.
     pool_timeout_ms: int = DEFAULT_POOL_TIMEOUT_MS
@@ -112,7 +119,7 @@ class Settings:
         return hashlib.sha256(b"sessions-gateway cursor\x00" + material.encode()).digest()
 
     def check(self) -> Settings:
-        """Fail before serving when no key can verify tokens or the database URL is not one we speak."""
+        """Fail before serving: no key to verify tokens, a database URL we do not speak, a bound not positive."""
         _ = self.jwt_key, self.jwt_algorithms
         try:
             check_url(self.database_url)
@@ -122,6 +129,10 @@ class Settings:
             raise SettingsError(f"GATEWAY_PERSISTED_QUERIES_DIR: {self.persisted_queries_dir} is not a folder")
         if self.persisted_queries_only and self.persisted_queries_dir is None:
             raise SettingsError("GATEWAY_PERSISTED_QUERIES_ONLY needs GATEWAY_PERSISTED_QUERIES_DIR: nothing would run")
+        if self.request_timeout_ms < 1:
+            raise SettingsError("GATEWAY_REQUEST_TIMEOUT_MS must be at least 1")
+        if self.max_concurrent_reports < 1:
+            raise SettingsError("GATEWAY_MAX_CONCURRENT_REPORTS must be at least 1")
         return self
 
     @classmethod
@@ -135,6 +146,12 @@ class Settings:
         try:
             ttl = config("MEDIA_URL_TTL_SECONDS", cast=int, default=3600)
             timeout = config("STATEMENT_TIMEOUT_MS", cast=int, default=15_000)
+            request_timeout = config("REQUEST_TIMEOUT_MS", cast=int, default=timeout + REQUEST_TIMEOUT_MARGIN_MS)
+            if request_timeout < 1:
+                raise ValueError("GATEWAY_REQUEST_TIMEOUT_MS must be at least 1")
+            max_reports = config("MAX_CONCURRENT_REPORTS", cast=int, default=4)
+            if max_reports < 1:
+                raise ValueError("GATEWAY_MAX_CONCURRENT_REPORTS must be at least 1")
             pool_size = config("DB_POOL_SIZE", cast=int, default=DEFAULT_POOL_SIZE)
             if pool_size < 1:
                 raise ValueError("GATEWAY_DB_POOL_SIZE must be at least 1")
@@ -174,6 +191,8 @@ class Settings:
             ),
             cursor_secret=config("CURSOR_SECRET", cast=Secret, default=None),
             statement_timeout_ms=timeout,
+            request_timeout_ms=request_timeout,
+            max_concurrent_reports=max_reports,
             pool_size=pool_size,
             pool_timeout_ms=pool_timeout,
             limits=limits,

@@ -17,10 +17,15 @@ class ORJSONResponse(Response):
 
 
 def error_response(
-    status_code: int, message: str, code: ErrorCode | str, headers: dict[str, str] | None = None
+    status_code: int,
+    message: str,
+    code: ErrorCode | str,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, object] | None = None,
 ) -> Response:
-    """``{"errors": [{"message", "extensions": {"code"}}]}`` with no ``data``; and the request's id."""
-    body: dict[str, object] = {"errors": [{"message": message, "extensions": {"code": str(code)}}]}
+    """``{"errors": [{"message", "extensions": {"code", **extensions}}]}`` with no ``data``; and the request's id."""
+    error_extensions = {"code": str(code), **(extensions or {})}
+    body: dict[str, object] = {"errors": [{"message": message, "extensions": error_extensions}]}
     record = current.get()
     if record is not None:
         body["extensions"] = {"requestId": record.request_id}

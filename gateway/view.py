@@ -8,12 +8,24 @@ import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
+from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 
 from gateway.auth import authenticate
+from gateway.budget import (
+    TIMED_OUT_MESSAGE,
+    ClientDisconnected,
+    ClientWatch,
+    ReportsBusy,
+    ReportSlots,
+    RequestTimedOut,
+    current_task,
+    reports_busy_message,
+    selects_report,
+)
 from gateway.context import Context
 from gateway.errors import ErrorCode, Unauthenticated
 from gateway.observability import RequestRecord, current, finish, request_id_for
@@ -23,7 +35,6 @@ from schema.build import CACHE_SIZE
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
-    from starlette.responses import Response
     from starlette.types import Message, Receive, Scope, Send
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
@@ -104,13 +115,17 @@ class GraphQLView(GraphQL[Context, None]):
         # parsed here to choose its operation is not parsed again.
         self.parse = ParserCache(maxsize=CACHE_SIZE).cached_parse_document
         self.max_tokens = settings.limits.max_tokens
+        self.reports = ReportSlots(settings.max_concurrent_reports)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
             return
-        request = Request(scope, _bounded(receive, self.settings.limits.max_body_bytes))
-        response = await self._respond(request)
-        await response(scope, receive, send)
+        async with ClientWatch(receive) as client:
+            request = Request(scope, _bounded(client.receive, self.settings.limits.max_body_bytes))
+            request.state.client = client
+            response = await self._respond(request)
+        if not client.gone:  # nobody to answer
+            await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # GraphiQL from this server's own files, not Strawberry's page (which loads it from a CDN).
@@ -144,13 +159,37 @@ class GraphQLView(GraphQL[Context, None]):
         request.state.record = record
         token = current.set(record)  # the engine's listener counts this request's statements
         try:
-            response = await self._answer(request, record)
+            response = await self._answer_within_budget(request, record)
         finally:
             current.reset(token)
         response.headers["X-Request-Id"] = record.request_id
         response.headers.update(ANSWER_HEADERS)
         response.headers.add_vary_header("Authorization")
         finish(record, response.status_code)
+        return response
+
+    async def _answer_within_budget(self, request: Request, record: RequestRecord) -> Response:
+        """``_answer``, cancelled (its statements too) past the time budget or once the client is gone."""
+        client: ClientWatch = request.state.client
+        try:
+            response: Response = await client.run(
+                self._answer(request, record), seconds=self.settings.request_timeout_ms / 1000
+            )
+        except RequestTimedOut:
+            record.outcome = ErrorCode.SERVICE_UNAVAILABLE
+            return error_response(200, TIMED_OUT_MESSAGE, ErrorCode.SERVICE_UNAVAILABLE)
+        except ClientDisconnected:
+            record.outcome = "CLIENT_DISCONNECTED"
+            return Response(status_code=499)  # never sent: for the log line and the metrics
+        except ReportsBusy as exc:
+            record.outcome = ErrorCode.SERVICE_UNAVAILABLE
+            return error_response(
+                200,
+                reports_busy_message(self.reports.limit),
+                ErrorCode.SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(exc.retry_after)},
+                extensions={"retryAfter": exc.retry_after},
+            )
         return response
 
     async def _answer(self, request: Request, record: RequestRecord) -> Response:
@@ -206,6 +245,9 @@ class GraphQLView(GraphQL[Context, None]):
             request_data = self.persisted.resolve(request_data, context.tenant_id)
             request.state.record.operation = request_data.operation_name
             self._check_operation_is_chosen(request_data)
+            if selects_report(request_data.query, request_data.operation_name, max_tokens=self.max_tokens):
+                # Until the request has ended and given its connection back: ReportsBusy if none is free.
+                self.reports.hold_until_done(context.tenant_id, current_task())
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
