@@ -140,8 +140,12 @@ def use_duration_key_function(dialect: Dialect, present: bool) -> None:  # noqa:
 
 
 def uses_duration_key_function(dialect: Dialect) -> bool:
-    """Whether ``DurationKey`` calls ``gw_duration_key`` on ``dialect`` (never unless told so)."""
-    return bool(getattr(dialect, _DURATION_FUNCTION_FLAG, False))
+    """Whether ``DurationKey`` calls ``gw_duration_key`` on ``dialect``.
+
+    Unless told otherwise it does, as ``init-db`` leaves a database: every engine of
+    ``make_engine`` is told, by its database, before its first statement.
+    """
+    return bool(getattr(dialect, _DURATION_FUNCTION_FLAG, True))
 
 
 class DurationKey(FunctionElement[int]):
