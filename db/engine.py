@@ -12,7 +12,14 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateIndex
 
-from db.expressions import SQLITE_LOWER_FUNCTION, SQLITE_PERIOD_FUNCTION, period_start
+from db.expressions import (
+    DURATION_KEY_FUNCTION,
+    DURATION_KEY_SIGNATURE,
+    SQLITE_LOWER_FUNCTION,
+    SQLITE_PERIOD_FUNCTION,
+    period_start,
+    use_duration_key_function,
+)
 from db.indexes import GATEWAY_INDEXES
 from db.tables import metadata
 
@@ -97,7 +104,35 @@ def make_engine(
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, read_only=read_only)
+    else:
+        _detect_functions(engine)
     return engine
+
+
+# Whether the database has gw_duration_key and this role may call it (false, not an error, if not).
+_HAS_DURATION_FUNCTION = (
+    f"SELECT COALESCE(has_function_privilege(to_regprocedure('{DURATION_KEY_SIGNATURE}'), 'EXECUTE'), false)"
+)
+
+
+def _detect_functions(engine: AsyncEngine) -> None:
+    """Compile ``DurationKey`` to a call of ``gw_duration_key`` only where the database has it.
+
+    Asked on the engine's first connection, before any statement is compiled (and asked again on
+    the next connection if that one failed): production tables are the pipeline's, and a database
+    made from the storage contract alone lacks the function. Without it, the key is computed inline.
+    """
+
+    @event.listens_for(engine.sync_engine, "first_connect")
+    def _on_first_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(_HAS_DURATION_FUNCTION)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+            dbapi_connection.rollback()  # as SQLAlchemy ends its own first-connect queries
+        use_duration_key_function(engine.dialect, row is not None and bool(row[0]))
 
 
 def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
@@ -142,6 +177,8 @@ async def _create_functions(conn: AsyncConnection) -> None:
             )
             statement = statement.replace(" LEAKPROOF", "")  # noqa: PLW2901
         await conn.exec_driver_sql(statement)
+    # From here on this engine's statements (the indexes below first) call the functions.
+    use_duration_key_function(conn.dialect, True)  # noqa: FBT003
 
 
 def _create_gateway_indexes(conn: Connection) -> None:
@@ -197,6 +234,53 @@ async def row_security_gaps(engine: AsyncEngine) -> list[str]:
     if found.open:
         gaps.append(f"row-level security is not enabled on {found.open} (run init-db)")
     return gaps
+
+
+# What adds every object ``missing_objects`` names (run as the tables' owner).
+INIT_DB_COMMAND = "sessions-gateway init-db"
+POLICY_NAME = "gateway_tenant_isolation"  # db/row_security.sql's, on each of READ_TABLES
+
+_PG_INDEXES = text(
+    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema() AND c.relkind = 'i' AND c.relname = ANY(:names)"
+)
+_PG_ROW_SECURITY = text(
+    "SELECT c.relname AS table, c.relrowsecurity AS enabled, "
+    "EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = :policy) AS has_policy "
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = current_schema() AND c.relname = ANY(:tables)"
+)
+
+
+async def missing_objects(engine: AsyncEngine) -> list[str]:
+    """The gateway's own objects this engine's database lacks, each as ``"<kind> <name>"``; empty when none.
+
+    Kinds: ``function gw_duration_key`` (PostgreSQL; missing also when this role may not call it),
+    ``index <name>`` (``db/indexes.py``), and per table the gateway reads (PostgreSQL)
+    ``row-level security on <table>`` (not enabled) and ``policy gateway_tenant_isolation on <table>``
+    (``db/row_security.sql``). The gateway answers every query without them: they make it fast
+    and add the second wall. ``init-db`` adds them all.
+    """
+    names = [str(index.name) for index in GATEWAY_INDEXES]
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            found = await conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))
+            indexes = set(found.scalars())
+            return [f"index {name}" for name in names if name not in indexes]
+        missing = []
+        if not await conn.scalar(text(_HAS_DURATION_FUNCTION)):
+            missing.append(f"function {DURATION_KEY_FUNCTION}")
+        indexes = set((await conn.execute(_PG_INDEXES, {"names": names})).scalars())
+        missing += [f"index {name}" for name in names if name not in indexes]
+        found_tables = await conn.execute(_PG_ROW_SECURITY, {"policy": POLICY_NAME, "tables": list(READ_TABLES)})
+        tables = {row.table: row for row in found_tables}
+    for table in READ_TABLES:
+        row = tables.get(table)
+        if row is None or not row.enabled:
+            missing.append(f"row-level security on {table}")
+        if row is None or not row.has_policy:
+            missing.append(f"policy {POLICY_NAME} on {table}")
+    return missing
 
 
 async def grant_reader(engine: AsyncEngine, role: str) -> None:

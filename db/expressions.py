@@ -17,6 +17,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 from db.tables import Timestamp
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
     from sqlalchemy.sql.compiler import SQLCompiler
 
 # Registered on every SQLite connection (see db/engine.py): Python's str.lower, which folds
@@ -118,22 +119,50 @@ def _contains_pg(element: ContainsFolded, compiler: SQLCompiler, **kw: Any) -> s
     return f"(strpos(lower({haystack}), {needle}) > 0)"
 
 
+# Sort key of sessions without a recorded duration: below every real one.
 NO_DURATION = literal_column("-1", Integer)
+
+
+# The PostgreSQL function ``init-db`` creates (``db/functions.sql``) and its signature.
+DURATION_KEY_FUNCTION = "gw_duration_key"
+DURATION_KEY_SIGNATURE = f"{DURATION_KEY_FUNCTION}(integer, timestamp with time zone, timestamp with time zone)"
+# The attribute of an engine's dialect that says whether its database has that function.
+_DURATION_FUNCTION_FLAG = "sessions_gateway_duration_key_function"
+
+
+def use_duration_key_function(dialect: Dialect, present: bool) -> None:  # noqa: FBT001
+    """Say whether ``dialect``'s database has ``gw_duration_key``: ``DurationKey`` compiles to a call of it if so.
+
+    Set once per engine, before its first statement is compiled (``db/engine.py``): SQLAlchemy
+    caches compiled statements per engine, and a cached statement keeps the form it was compiled in.
+    """
+    setattr(dialect, _DURATION_FUNCTION_FLAG, present)
+
+
+def uses_duration_key_function(dialect: Dialect) -> bool:
+    """Whether ``DurationKey`` calls ``gw_duration_key`` on ``dialect``.
+
+    Unless told otherwise it does, as ``init-db`` leaves a database: every engine of
+    ``make_engine`` is told, by its database, before its first statement.
+    """
+    return bool(getattr(dialect, _DURATION_FUNCTION_FLAG, True))
 
 
 class DurationKey(FunctionElement[int]):
     """The DURATION_DESC sort key: ``duration_seconds``, else whole seconds from start to completion, else -1.
 
-    On PostgreSQL it is the function ``gw_duration_key`` (``db/row_security.sql``), declared
-    LEAKPROOF: under row-level security, a keyset condition on a key computed with functions that
-    are not (subtraction, EXTRACT, casts) may not seek the index, and a page deep in the list
-    would be found by reading every row before it. Elsewhere it is the expression itself.
+    On PostgreSQL it is the function ``gw_duration_key`` (``db/functions.sql``) where the database
+    has it, declared LEAKPROOF: under row-level security, a keyset condition on a key computed
+    with functions that are not (subtraction, EXTRACT, casts) may not seek the index, and a page
+    deep in the list would be found by reading every row before it. On a database without it
+    (the storage contract's tables alone), the function's own body, inline: the same values, so
+    the same order and cursors. Elsewhere it is the expression itself.
     Arguments: ``duration_seconds``, ``started_at``, ``completed_at``.
     """
 
     type = Integer()
     inherit_cache = True
-    name = "gw_duration_key"
+    name = DURATION_KEY_FUNCTION
 
 
 @compiles(DurationKey)
@@ -145,10 +174,16 @@ def _duration_key(element: DurationKey, compiler: SQLCompiler, **kw: Any) -> str
 
 @compiles(DurationKey, "postgresql")
 def _duration_key_pg(element: DurationKey, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"gw_duration_key({compiler.process(element.clause_expr, **kw)[1:-1]})"
-
-
-"""Sort key of sessions without a recorded duration: below every real one."""
+    if uses_duration_key_function(compiler.dialect):
+        return f"{DURATION_KEY_FUNCTION}({compiler.process(element.clause_expr, **kw)[1:-1]})"
+    duration, started, completed = (compiler.process(c, **kw) for c in element.clauses)
+    # gw_duration_key's body (db/functions.sql), word for word: infinite timestamps have no
+    # duration, and the seconds are clamped to an integer.
+    seconds = f"trunc(EXTRACT(EPOCH FROM ({completed} - {started})))"
+    return (
+        f"COALESCE({duration}, CASE WHEN isfinite({started}) AND isfinite({completed}) THEN "
+        f"CAST(LEAST(GREATEST({seconds}, -2147483648), 2147483647) AS integer) END, -1)"
+    )
 
 
 # Registered on every SQLite connection (see db/engine.py): ``period_start`` below.

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from db.engine import make_engine, row_security_gaps
+from db.engine import INIT_DB_COMMAND, make_engine, missing_objects, row_security_gaps
 from gateway.config import Settings
 from gateway.graphiql import graphiql_routes
 from gateway.observability import metrics_routes, observe_engine
@@ -37,14 +37,54 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """200 only while the database answers."""
+    """200 only while the database answers; the body lists the gateway's own objects it lacks.
+
+    ``{"status": "ready", "missing": [...]}`` (``db/engine.py`` ``missing_objects``: empty when
+    ``init-db`` has added them all), or 503 ``{"status": "unavailable"}``.
+    """
+    engine = request.app.state.engine
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS), request.app.state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            if request.app.state.missing is None:  # the database was away at start: ask once now
+                request.app.state.missing = await _check_objects(engine)
     except Exception:
         logger.warning("readiness check failed", exc_info=True)
         return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "ready", "missing": request.app.state.missing})
+
+
+async def _check_objects(engine: AsyncEngine) -> list[str]:
+    """What the database lacks of the gateway's own objects, said once in the log."""
+    missing = await missing_objects(engine)
+    if missing:
+        logger.warning(
+            "the database lacks the gateway's own objects: %s; every query still answers, but lists are "
+            "read without their indexes, DURATION_DESC computes its key inline, and no row-level security "
+            "backs the tenant filter: run `%s` as the tables' owner to add them",
+            ", ".join(missing),
+            INIT_DB_COMMAND,
+        )
+    return missing
+
+
+async def _objects_at_start(engine: AsyncEngine) -> list[str] | None:
+    """``_check_objects`` at start; ``None`` when the database does not answer (``/readyz`` asks later)."""
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+            return await _check_objects(engine)
+    except Exception:
+        logger.warning("could not check the database's objects at start", exc_info=True)
+        return None
+
+
+def _warn_if_media_keys_stay_bare(settings: Settings) -> None:
+    if settings.media.base_url is None:
+        logger.warning(
+            "GATEWAY_MEDIA_BASE_URL is not set: recordings, thumbnails and procedure videos stored as "
+            "object keys are returned as bare keys, which a client cannot open"
+        )
 
 
 async def _warn_if_row_security_is_off(engine: AsyncEngine) -> None:
@@ -93,6 +133,8 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         if tracing is not None:
             tracing.instrument(app.state.engine)
         await _warn_if_row_security_is_off(app.state.engine)
+        app.state.missing = await _objects_at_start(app.state.engine)
+        _warn_if_media_keys_stay_bare(settings)
         try:
             yield
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -87,13 +88,37 @@ def _storage_url(key: str, media: MediaSettings, now: datetime) -> RecordingView
     )
 
 
-def recording_view(row: Any | None, media: MediaSettings, now: datetime) -> RecordingView:
-    """What the client sees of a session's recording row (``None``: no recording was captured).
+# RFC 3986's scheme: a value that starts with one (``https:``, ``data:``) is a URL, else a storage key.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def media_url(value: str | None, media: MediaSettings, now: datetime) -> str | None:
+    """A stored media reference (a thumbnail, a procedure's clip) as the client opens it.
+
+    An absolute URL (it has a scheme) passes through unchanged; an object key is resolved
+    against the media base URL and signed, as a recording's storage key is.
+    """
+    if value is None or _SCHEME.match(value):
+        return value
+    return _storage_url(value, media, now).url
+
+
+def recording_view(row: Any | None, media: MediaSettings, now: datetime, session_status: str) -> RecordingView:
+    """What the client sees of a session's recording row (``None``: there is none).
 
     A ready recording in current storage wins over a legacy URL; a legacy URL works until its
-    ``legacy_expires_at`` (``EXPIRED`` after it, with that time kept in ``expiresAt``). A ready
-    row with neither a storage key nor a legacy URL has nothing to play: ``NOT_CAPTURED``.
+    ``legacy_expires_at`` (``EXPIRED`` after it, with that time kept in ``expiresAt``). Without a
+    committed recording (no row, or a ready row with neither a storage key nor a legacy URL), a
+    session in progress (``session_status``, a storage value) is ``UPLOADING``: its recording is
+    still to come. A completed or failed one is ``NOT_CAPTURED``.
     """
+    view = _recording_view(row, media, now)
+    if view.status is RecordingStatus.NOT_CAPTURED and session_status == "in_progress":
+        return RecordingView(RecordingStatus.UPLOADING)
+    return view
+
+
+def _recording_view(row: Any | None, media: MediaSettings, now: datetime) -> RecordingView:
     if row is None:
         return RecordingView(RecordingStatus.NOT_CAPTURED)
     if row.state == "uploading":

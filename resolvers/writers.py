@@ -7,7 +7,7 @@ expression inlined, compiled when the plan's shape is collected and reused by ev
 Only the gateway's own expressions (``SPECS`` below) become code. From the request come the
 response keys alone, which are GraphQL names (checked again here) written as string literals.
 The derived values call the same functions as the Strawberry types: ``display_name``,
-``duration_seconds``, ``recording_view``, ``serialize_datetime``.
+``duration_seconds``, ``recording_view``, ``media_url``, ``serialize_datetime``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from graphql import GraphQLFloat, GraphQLInt
 
-from resolvers.naming import MediaSettings, display_name, duration_seconds, recording_view
+from resolvers.naming import MediaSettings, display_name, duration_seconds, media_url, recording_view
 from schema.enums import SessionRole, SessionStatus
 from schema.scalars import serialize_datetime
 
@@ -81,7 +81,7 @@ SPECS: dict[str, dict[str, str | Nested]] = {
         "name": "_name(s, x)",
         "status": "_STATUS[s.status]",
         "role": "_ROLE[s.role]",
-        "thumbnailUrl": "s.thumbnail_url",
+        "thumbnailUrl": "media_url(s.thumbnail_url, x.media, x.now)",
         "durationSeconds": "_duration(s, x.now)",
         "startedAt": "_dt(s.started_at)",
         "completedAt": "_odt(s.completed_at)",
@@ -89,7 +89,7 @@ SPECS: dict[str, dict[str, str | Nested]] = {
         "procedureCount": "_int(x.counts[s.id])",
         "user": Nested("_user(s, x)", "User", "one"),
         "procedures": Nested("x.procedures[s.id]", "Procedure", "list"),
-        "recording": Nested("recording_view(x.recordings.get(s.id), x.media, x.now)", "Recording", "one"),
+        "recording": Nested("recording_view(x.recordings.get(s.id), x.media, x.now, s.status)", "Recording", "one"),
         "summary": Nested("_summary(s, x)", "Summary", "optional"),
         "linkedTask": Nested("(None if s.task_id is None else x.tasks.get(s.task_id))", "LinkedTask", "optional"),
     },
@@ -107,7 +107,7 @@ SPECS: dict[str, dict[str, str | Nested]] = {
         "position": "_int(s.position)",
         "name": "s.name",
         "description": "s.description",
-        "videoUrl": "s.video_url",
+        "videoUrl": "media_url(s.video_url, x.media, x.now)",
     },
     "Summary": {"score": "_oint(s.score)", "prose": "s.prose", "trainerNotes": "s.trainer_notes"},
     "Recording": {"status": "s.status.name", "url": "s.url", "expiresAt": "_odt(s.expires_at)"},
@@ -190,6 +190,7 @@ _HELPERS: dict[str, Any] = {
     "_group_user": _group_user,
     "_summary": _summary,
     "recording_view": recording_view,
+    "media_url": media_url,
 }
 
 

@@ -39,11 +39,16 @@ class SessionOrder(Enum):
 @strawberry.enum(description="Whether a session's recording can be played.")
 class RecordingStatus(Enum):
     AVAILABLE = strawberry.enum_value("available", description="url is set.")
-    UPLOADING = strawberry.enum_value("uploading", description="Still uploading; url is null.")
+    UPLOADING = strawberry.enum_value(
+        "uploading",
+        description="Still uploading, or the session is in progress and none is committed yet; url is null.",
+    )
     EXPIRED = strawberry.enum_value(
         "expired", description="A legacy refresh URL whose time has passed; url is null, expiresAt says when."
     )
-    NOT_CAPTURED = strawberry.enum_value("not_captured", description="No recording was committed; url is null.")
+    NOT_CAPTURED = strawberry.enum_value(
+        "not_captured", description="A completed or failed session with no committed recording; url is null."
+    )
 
 
 @strawberry.enum(description="The length of a timeline's buckets, in the timeline's time zone.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from gateway.context import Info
-from resolvers.naming import display_name, duration_seconds, recording_view
+from resolvers.naming import display_name, duration_seconds, media_url, recording_view
 from schema.enums import RecordingStatus, SessionRole, SessionStatus
 
 if TYPE_CHECKING:
@@ -31,16 +31,18 @@ class Procedure:
     position: int = strawberry.field(description="1-based order within the session.")
     name: str
     description: str | None
-    video_url: str | None = strawberry.field(description="The procedure's own clip.")
+    video_url: str | None = strawberry.field(
+        description="The procedure's own clip: a URL (a storage key resolved and signed as a recording's)."
+    )
 
     @classmethod
-    def from_row(cls, row: Record) -> Procedure:
+    def from_row(cls, row: Record, info: Info) -> Procedure:
         return cls(
             id=strawberry.ID(row.id),
             position=row.position,
             name=row.name,
             description=row.description,
-            video_url=row.video_url,
+            video_url=media_url(row.video_url, info.context.media, info.context.now),
         )
 
 
@@ -112,9 +114,14 @@ class Session:
     def role(self) -> SessionRole:
         return SessionRole(self.row.role)
 
-    @strawberry.field(description="An auto-generated frame from the session video.")
-    def thumbnail_url(self) -> str | None:
-        return self.row.thumbnail_url  # type: ignore[no-any-return]
+    @strawberry.field(
+        description=(
+            "An auto-generated frame from the session video: a URL "
+            "(a storage key resolved and signed as a recording's)."
+        )
+    )
+    def thumbnail_url(self, info: Info) -> str | None:
+        return media_url(self.row.thumbnail_url, info.context.media, info.context.now)
 
     @strawberry.field(
         description=(
@@ -157,12 +164,12 @@ class Session:
     @strawberry.field(description="Ordered by position.")
     async def procedures(self, info: Info) -> list[Procedure]:
         rows = await info.context.loaders.procedures.load(self.row.id)
-        return [Procedure.from_row(row) for row in rows]
+        return [Procedure.from_row(row, info) for row in rows]
 
     @strawberry.field
     async def recording(self, info: Info) -> Recording:
         row = await info.context.loaders.recordings.load(self.row.id)
-        view = recording_view(row, info.context.media, info.context.now)
+        view = recording_view(row, info.context.media, info.context.now, self.row.status)
         return Recording(status=RecordingStatus[view.status.name], url=view.url, expires_at=view.expires_at)
 
     @strawberry.field(description='null: "Summary not provided by Training App."')

@@ -16,6 +16,7 @@ from resolvers.naming import (
     RecordingView,
     display_name,
     duration_seconds,
+    media_url,
     recording_view,
     whole_seconds,
 )
@@ -23,6 +24,7 @@ from resolvers.naming import (
 START = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 NOW = datetime(2026, 11, 25, 12, 0, 0, 500_000, tzinfo=UTC)
 MEDIA = MediaSettings(base_url="https://media.example.com/")
+COMPLETED = "completed"
 
 
 def row(**fields: Any) -> Any:
@@ -92,11 +94,13 @@ def test_in_progress_started_in_the_future_is_zero() -> None:
 
 
 def test_no_recording_row_is_not_captured() -> None:
-    assert recording_view(None, MEDIA, NOW) == RecordingView(RecordingStatus.NOT_CAPTURED)
+    assert recording_view(None, MEDIA, NOW, COMPLETED) == RecordingView(RecordingStatus.NOT_CAPTURED)
 
 
 def test_uploading_hides_anything_else() -> None:
-    view = recording_view(row(state="uploading", storage_key="rec/x.mp4", legacy_url="https://l/x"), MEDIA, NOW)
+    view = recording_view(
+        row(state="uploading", storage_key="rec/x.mp4", legacy_url="https://l/x"), MEDIA, NOW, COMPLETED
+    )
     assert view == RecordingView(RecordingStatus.UPLOADING)
 
 
@@ -110,42 +114,49 @@ def test_uploading_hides_anything_else() -> None:
     ],
 )
 def test_storage_key_against_base_url(base_url: str, key: str, url: str) -> None:
-    view = recording_view(row(storage_key=key), MediaSettings(base_url=base_url), NOW)
+    view = recording_view(row(storage_key=key), MediaSettings(base_url=base_url), NOW, COMPLETED)
     assert view == RecordingView(RecordingStatus.AVAILABLE, url, None)
 
 
 def test_storage_key_wins_over_legacy_url() -> None:
     view = recording_view(
-        row(storage_key="rec/a.mp4", legacy_url="https://legacy.example.com/a", legacy_expires_at=START), MEDIA, NOW
+        row(storage_key="rec/a.mp4", legacy_url="https://legacy.example.com/a", legacy_expires_at=START),
+        MEDIA,
+        NOW,
+        COMPLETED,
     )
     assert view == RecordingView(RecordingStatus.AVAILABLE, "https://media.example.com/rec/a.mp4", None)
 
 
 def test_legacy_url_before_expiry() -> None:
     expires = NOW + timedelta(seconds=1)
-    view = recording_view(row(legacy_url="https://legacy.example.com/a", legacy_expires_at=expires), MEDIA, NOW)
+    view = recording_view(
+        row(legacy_url="https://legacy.example.com/a", legacy_expires_at=expires), MEDIA, NOW, COMPLETED
+    )
     assert view == RecordingView(RecordingStatus.AVAILABLE, "https://legacy.example.com/a", expires)
 
 
 def test_legacy_url_without_expiry() -> None:
-    view = recording_view(row(legacy_url="https://legacy.example.com/a"), MEDIA, NOW)
+    view = recording_view(row(legacy_url="https://legacy.example.com/a"), MEDIA, NOW, COMPLETED)
     assert view == RecordingView(RecordingStatus.AVAILABLE, "https://legacy.example.com/a", None)
 
 
 @pytest.mark.parametrize("expires", [NOW, NOW - timedelta(days=300)])
 def test_legacy_url_expired(expires: datetime) -> None:
-    view = recording_view(row(legacy_url="https://legacy.example.com/a", legacy_expires_at=expires), MEDIA, NOW)
+    view = recording_view(
+        row(legacy_url="https://legacy.example.com/a", legacy_expires_at=expires), MEDIA, NOW, COMPLETED
+    )
     assert view == RecordingView(RecordingStatus.EXPIRED, None, expires)
 
 
 @pytest.mark.parametrize("fields", [{}, {"storage_key": "", "legacy_url": ""}])
 def test_ready_row_with_nothing_to_play(fields: dict[str, Any]) -> None:
-    assert recording_view(row(**fields), MEDIA, NOW) == RecordingView(RecordingStatus.NOT_CAPTURED)
+    assert recording_view(row(**fields), MEDIA, NOW, COMPLETED) == RecordingView(RecordingStatus.NOT_CAPTURED)
 
 
 def test_signed_storage_url() -> None:
     media = MediaSettings(base_url="https://media.example.com/", signing_key=b"k3y", ttl=timedelta(minutes=10))
-    view = recording_view(row(storage_key="rec/a b.mp4"), media, NOW)
+    view = recording_view(row(storage_key="rec/a b.mp4"), media, NOW, COMPLETED)
     # NOW is 12:00:00.5; plus ten minutes, whole seconds: 12:10:00.
     expires_at = datetime(2026, 11, 25, 12, 10, tzinfo=UTC)
     expires = int(expires_at.timestamp())
@@ -160,7 +171,79 @@ def test_signed_storage_url() -> None:
 
 def test_signed_url_keeps_a_query_in_the_base() -> None:
     media = MediaSettings(base_url=None, signing_key=b"k3y", ttl=timedelta(seconds=30))
-    view = recording_view(row(storage_key="https://store.example.com/a.mp4?v=2"), media, NOW)
+    view = recording_view(row(storage_key="https://store.example.com/a.mp4?v=2"), media, NOW, COMPLETED)
     assert view.url is not None
     assert view.url.startswith("https://store.example.com/a.mp4?v=2&expires=")
     assert view.expires_at == datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC)
+
+
+# --- A session without a committed recording: UPLOADING while in progress, else NOT_CAPTURED ---
+
+NOTHING_COMMITTED = [None, row(), row(storage_key="", legacy_url="")]
+
+
+@pytest.mark.parametrize("recording", NOTHING_COMMITTED)
+def test_in_progress_session_without_a_committed_recording_is_uploading(recording: Any) -> None:
+    assert recording_view(recording, MEDIA, NOW, "in_progress") == RecordingView(RecordingStatus.UPLOADING)
+
+
+@pytest.mark.parametrize("status", ["completed", "failed"])
+@pytest.mark.parametrize("recording", NOTHING_COMMITTED)
+def test_ended_session_without_a_committed_recording_is_not_captured(recording: Any, status: str) -> None:
+    assert recording_view(recording, MEDIA, NOW, status) == RecordingView(RecordingStatus.NOT_CAPTURED)
+
+
+def test_in_progress_session_with_a_committed_recording_shows_it() -> None:
+    view = recording_view(row(storage_key="rec/a.mp4"), MEDIA, NOW, "in_progress")
+    assert view == RecordingView(RecordingStatus.AVAILABLE, "https://media.example.com/rec/a.mp4", None)
+    expired = recording_view(row(legacy_url="https://l/a", legacy_expires_at=START), MEDIA, NOW, "in_progress")
+    assert expired == RecordingView(RecordingStatus.EXPIRED, None, START)
+
+
+# --- Media references (thumbnails, procedure clips): keys resolved and signed, URLs as they are ---
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cdn.example.com/t/a.jpg?v=1",
+        "http://cdn.example.com/t/a.jpg",
+        "HTTPS://cdn.example.com/t/a.jpg",
+        "s3+https://bucket/t/a.jpg",
+        "data:image/png;base64,AAAA",
+    ],
+)
+def test_an_absolute_media_url_passes_through_unchanged(url: str) -> None:
+    signing = MediaSettings(base_url="https://media.example.com/", signing_key=b"k3y")
+    assert media_url(url, signing, NOW) == url
+    assert media_url(url, MediaSettings(), NOW) == url
+
+
+def test_a_missing_media_reference_stays_null() -> None:
+    assert media_url(None, MEDIA, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        ("thumbs/a b.jpg", "https://media.example.com/thumbs/a%20b.jpg"),
+        ("/thumbs/a.jpg", "https://media.example.com/thumbs/a.jpg"),
+        ("thumbs/a:b.jpg", "https://media.example.com/thumbs/a%3Ab.jpg"),  # a colon after a slash: still a key
+    ],
+)
+def test_a_media_key_is_resolved_against_the_base_url(key: str, url: str) -> None:
+    assert media_url(key, MEDIA, NOW) == url
+
+
+def test_a_media_key_is_signed_as_a_recording_key_is() -> None:
+    media = MediaSettings(base_url="https://media.example.com/", signing_key=b"k3y", ttl=timedelta(minutes=10))
+    key = "thumbs/a b.jpg"
+    recording = recording_view(row(storage_key=key), media, NOW, COMPLETED)
+    assert media_url(key, media, NOW) == recording.url
+    expires = 1_795_608_600  # NOW plus ten minutes, in whole seconds
+    signature = hmac.new(b"k3y", f"{key}:{expires}".encode(), hashlib.sha256).hexdigest()
+    assert recording.url == f"https://media.example.com/thumbs/a%20b.jpg?expires={expires}&signature={signature}"
+
+
+def test_a_media_key_without_a_base_url_is_returned_bare() -> None:
+    assert media_url("thumbs/a.jpg", MediaSettings(), NOW) == "thumbs/a.jpg"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import hmac
+import logging
 import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,7 +20,16 @@ from starlette.datastructures import Secret
 from gateway.app import create_app
 from gateway.config import Settings
 from resolvers.naming import MediaSettings
-from tests.conftest import ANSWER_EXTENSIONS
+from tests import factories as f
+from tests.conftest import (
+    ANSWER_EXTENSIONS,
+    audited,
+    create_postgres_database,
+    drop_postgres_database,
+    http_client,
+    load,
+)
+from tests.dataset import Dataset
 from tests.helpers import SECRET, Between, gql, gql_error, post, token_for
 
 if TYPE_CHECKING:
@@ -485,3 +497,151 @@ async def test_signed_recording_urls(signed_client: httpx.AsyncClient) -> None:
     assert data["a03"]["recording"] == EXPECTED["a-03"]["recording"]
     assert data["a04"]["recording"] == EXPECTED["a-04"]["recording"]
     assert data["a09"]["recording"] == EXPECTED["a-09"]["recording"]
+
+
+# --- What a session shows of media it has not finished or stores as keys: both paths, both backends ---
+
+MEDIA_NOW = datetime(2026, 11, 24, 9, 41, 7, tzinfo=UTC)
+MEDIA_TTL = timedelta(minutes=5)
+MEDIA_EXPIRES = int((MEDIA_NOW + MEDIA_TTL).timestamp())
+UPLOADING = {"status": "UPLOADING", "url": None, "expiresAt": None}
+BARE_KEYS_WARNING = (
+    "GATEWAY_MEDIA_BASE_URL is not set: recordings, thumbnails and procedure videos stored as object keys "
+    "are returned as bare keys, which a client cannot open"
+)
+MEDIA_SESSIONS = """
+{
+  sessions(first: 10, orderBy: STARTED_AT_ASC) {
+    edges { node { id thumbnailUrl procedures { videoUrl } recording { status url expiresAt } } }
+  }
+}
+"""
+MEDIA_DETAIL = """
+query ($id: ID!) { session(id: $id) { id thumbnailUrl procedures { videoUrl } recording { status url expiresAt } } }
+"""
+
+
+def media_dataset() -> Dataset:
+    t = "media"
+    at = [MEDIA_NOW - timedelta(hours=h) for h in (5, 4, 3, 2)]
+    return Dataset(
+        tenants=[f.tenant(t)],
+        users=[f.user("m-u", t, "Mia")],
+        sessions=[
+            # ended without a recording row: NOT_CAPTURED; their thumbnails are URLs and keys
+            f.session("m-done", t, "m-u", started_at=at[0], completed_at=at[1], thumbnail_url="thumbs/m done.jpg"),
+            f.session(
+                "m-failed", t, "m-u", status="failed", started_at=at[1], thumbnail_url="data:image/png;base64,AA"
+            ),
+            # in progress, no recording row yet: UPLOADING
+            f.session(
+                "m-running", t, "m-u", status="in_progress", started_at=at[2], thumbnail_url="/thumbs/m-running.jpg"
+            ),
+            # in progress with a ready row that holds nothing to play: UPLOADING as well
+            f.session("m-empty-row", t, "m-u", status="in_progress", started_at=at[3], thumbnail_url=None),
+        ],
+        recordings=[f.recording("m-empty-row", t)],
+        procedures=[
+            f.procedure("m-p1", t, "m-done", 1, video_url="clips/step 1.mp4"),
+            f.procedure("m-p2", t, "m-done", 2, video_url="https://clips.example.org/2.mp4?x=1"),
+            f.procedure("m-p3", t, "m-done", 3, video_url=None),
+        ],
+    )
+
+
+def signed(key: str) -> str:
+    """A key's URL as the signed-media app gives it at MEDIA_NOW, computed here from the rules."""
+    signature = hmac.new(SIGNING_KEY, f"{key}:{MEDIA_EXPIRES}".encode(), hashlib.sha256).hexdigest()
+    path = key.lstrip("/").replace(" ", "%20")
+    return f"https://cdn.example.com/media/{path}?expires={MEDIA_EXPIRES}&signature={signature}"
+
+
+MEDIA_EXPECTED = [
+    {
+        "id": "m-done",
+        "thumbnailUrl": signed("thumbs/m done.jpg"),
+        "procedures": [
+            {"videoUrl": signed("clips/step 1.mp4")},
+            {"videoUrl": "https://clips.example.org/2.mp4?x=1"},
+            {"videoUrl": None},
+        ],
+        "recording": NOT_CAPTURED,
+    },
+    {"id": "m-failed", "thumbnailUrl": "data:image/png;base64,AA", "procedures": [], "recording": NOT_CAPTURED},
+    {"id": "m-running", "thumbnailUrl": signed("/thumbs/m-running.jpg"), "procedures": [], "recording": UPLOADING},
+    {"id": "m-empty-row", "thumbnailUrl": None, "procedures": [], "recording": UPLOADING},
+]
+
+
+@pytest.fixture(scope="module")
+async def media_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('media') / 'media.db'}"
+        await load(url, media_dataset())
+        yield url
+        return
+    url = await create_postgres_database()
+    try:
+        await load(url, media_dataset())
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture(scope="module")
+async def media_clients(media_url: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Clients of the signed-media app on the media dataset: compiled plans on, then the executor alone."""
+    settings = Settings(
+        database_url=media_url,
+        jwt_secret=Secret(SECRET),
+        media=MediaSettings(base_url=SIGNED_BASE, signing_key=SIGNING_KEY, ttl=MEDIA_TTL),
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        clients = []
+        for compiled in (True, False):
+            application = await stack.enter_async_context(
+                audited(dataclasses.replace(settings, compiled_plans=compiled))
+            )
+            clients.append(await stack.enter_async_context(http_client(application)))
+        yield clients
+
+
+async def test_recording_status_and_media_urls_in_the_list_on_both_paths(
+    media_clients: list[httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gateway.context.clock", lambda: MEDIA_NOW)
+    for http in media_clients:
+        data = await gql(http, MEDIA_SESSIONS, tenant="media")
+        assert [edge["node"] for edge in data["sessions"]["edges"]] == MEDIA_EXPECTED
+
+
+@pytest.mark.parametrize("expected", MEDIA_EXPECTED, ids=lambda e: e["id"])
+async def test_recording_status_and_media_urls_in_the_detail_on_both_paths(
+    media_clients: list[httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch, expected: dict[str, Any]
+) -> None:
+    monkeypatch.setattr("gateway.context.clock", lambda: MEDIA_NOW)
+    for http in media_clients:
+        assert await gql(http, MEDIA_DETAIL, {"id": expected["id"]}, tenant="media") == {"session": expected}
+
+
+async def test_media_keys_without_a_base_url_are_returned_bare_and_the_start_says_so(
+    media_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+
+    bare = Settings(database_url=media_url, jwt_secret=Secret(SECRET))
+    for settings in (bare, dataclasses.replace(bare, compiled_plans=False)):
+        caplog.clear()
+        application = create_app(settings)
+        async with LifespanManager(application), http_client(application) as http:
+            warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+            data = await gql(http, MEDIA_DETAIL, {"id": "m-done"}, tenant="media")
+        assert [w for w in warned if "GATEWAY_MEDIA_BASE_URL" in w] == [BARE_KEYS_WARNING]
+        assert data["session"]["thumbnailUrl"] == "thumbs/m done.jpg"
+        assert data["session"]["procedures"][0] == {"videoUrl": "clips/step 1.mp4"}
+    # with a base URL, no such warning
+    caplog.clear()
+    application = create_app(dataclasses.replace(bare, media=MediaSettings(base_url=SIGNED_BASE)))
+    async with LifespanManager(application):
+        pass
+    assert not [r for r in caplog.records if "GATEWAY_MEDIA_BASE_URL" in r.getMessage()]
