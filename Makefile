@@ -22,8 +22,10 @@ $(NPM_STAMP): graphiql/package.json graphiql/package-lock.json
 
 install: $(STAMP) $(NPM_STAMP)
 
+# make demo PORT=8001 serves on another port (8000 by default).
+PORT ?=
 demo: $(STAMP) $(NPM_STAMP)
-	$(BIN)/sessions-gateway demo
+	$(BIN)/sessions-gateway demo$(if $(PORT), --port $(PORT))
 
 test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest
@@ -45,4 +47,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) graphiql/node_modules sessions-demo.db sessions-demo.db-wal sessions-demo.db-shm
+	rm -rf $(VENV) graphiql/node_modules sessions-demo.db sessions-demo.db-wal sessions-demo.db-shm sessions-demo.secret

@@ -155,6 +155,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
+                allow_origin_regex=settings.cors_origin_regex,  # demo only: this machine's origins
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type"],
                 max_age=600,

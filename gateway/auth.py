@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jwt
 
@@ -15,12 +15,31 @@ if TYPE_CHECKING:
 
 MAX_TOKEN_BYTES = 8192
 LEEWAY_SECONDS = 30
+MAX_CLAIM_CHARS = 255
+CLAIM_TEXT = f"1 to {MAX_CLAIM_CHARS} printable characters without white space at either end"
+# RFC 7519's NumericDate claims: a JSON number. PyJWT also takes a numeric string ("9999999999").
+TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 @dataclass(frozen=True, slots=True)
 class Claims:
     tenant_id: str
     subject: str | None
+
+
+def is_claim_text(value: object) -> TypeGuard[str]:
+    """A usable ``tenant_id`` or ``sub``: 1 to 255 printable characters, no white space at either end.
+
+    ``str.isprintable`` refuses control and format characters (NUL, which PostgreSQL's text cannot
+    hold, among them), lone surrogates (which no UTF-8 log line or cursor can hold) and every
+    white space but the plain space; the plain space may not lead, trail or stand alone.
+    """
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_CLAIM_CHARS
+        and value.isprintable()
+        and value.strip(" ") == value
+    )
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -61,11 +80,26 @@ def authenticate(authorization: str | None, settings: Settings) -> Claims:
         raise Unauthenticated("Token audience not accepted.") from exc
     except jwt.PyJWTError as exc:  # any other refusal, including a key that does not fit the token
         raise Unauthenticated("Invalid token.") from exc
+    return _claims(payload)
+
+
+def _claims(payload: dict[str, Any]) -> Claims:
+    """What a verified token says, once its time claims are numbers and its names are usable text."""
+    if any(name in payload and not _is_numeric_date(payload[name]) for name in TIME_CLAIMS):
+        raise Unauthenticated("Invalid token: exp, nbf and iat must be numbers.")
     tenant_id = payload.get("tenant_id")
-    if not isinstance(tenant_id, str) or not tenant_id:
+    if tenant_id is None:
         raise Unauthenticated("Token has no tenant_id claim.")
-    subject = payload.get("sub")
-    return Claims(tenant_id=tenant_id, subject=subject if isinstance(subject, str) else None)
+    if not is_claim_text(tenant_id):
+        raise Unauthenticated(f"Token's tenant_id is not {CLAIM_TEXT}.")
+    subject = payload.get("sub")  # PyJWT refuses a sub that is not a string
+    if subject is not None and not is_claim_text(subject):
+        raise Unauthenticated(f"Token's sub is not {CLAIM_TEXT}.")
+    return Claims(tenant_id=tenant_id, subject=subject)
+
+
+def _is_numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def issue_token(settings: Settings, *, tenant_id: str, subject: str | None = None, ttl_seconds: int = 3600) -> str:

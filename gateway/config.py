@@ -80,6 +80,9 @@ class Settings:
     graphiql_token: Secret | None = None
     # Browser origins allowed to call the gateway (CORS); none by default.
     cors_origins: tuple[str, ...] = ()
+    # Set by ``demo`` only (a frontend on this machine, any port), never read from the environment:
+    # origins matching it are allowed too.
+    cors_origin_regex: str | None = None
     # Analysts explore the schema in GraphiQL; a deployment that serves only known clients may refuse it.
     introspection: bool = True
     # Run validated queries the compiler knows through compiled plans; off: Strawberry's executor only.

@@ -352,3 +352,96 @@ async def test_a_token_for_another_issuer_or_audience_is_refused(
 async def test_without_issuer_or_audience_settings_neither_claim_is_required(client: httpx.AsyncClient) -> None:
     token = jwt.encode({**claims("alpha"), "aud": "anything", "iss": "anyone"}, SECRET, algorithm="HS256")
     assert total_count(await call(client, f"Bearer {token}")) == len(DATA.live_sessions("alpha"))
+
+
+# --- what a claim may hold --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tenant_id",
+    [
+        "   ",
+        " alpha",
+        "alpha ",
+        "alpha\u0000",  # PostgreSQL's text cannot hold a NUL
+        "alpha\n",
+        "al\tpha",
+        "\u00a0alpha",  # no-break space
+        "al\u200bpha",  # zero-width space (a format character)
+        "\ud800",  # a lone surrogate: no UTF-8 log line or cursor can hold it
+        "alpha\udcff",
+        "a" * 256,
+    ],
+    ids=[
+        "blank",
+        "leading-space",
+        "trailing-space",
+        "nul",
+        "newline",
+        "tab",
+        "nbsp",
+        "zero-width-space",
+        "lone-surrogate",
+        "trailing-lone-surrogate",
+        "256-chars",
+    ],
+)
+async def test_a_tenant_id_that_is_not_printable_text_is_refused_before_any_read(
+    client: httpx.AsyncClient, statements: list[str], tenant_id: str
+) -> None:
+    response = await call(client, f"Bearer {token_for(tenant_id)}")
+    assert_unauthenticated(response)
+    assert "tenant_id" in response.json()["errors"][0]["message"]
+    assert statements == []
+
+
+@pytest.mark.parametrize("tenant_id", ["a" * 255, "Acme Heating & Cooling", "société-7", "北风"])
+async def test_any_printable_tenant_id_of_up_to_255_characters_is_accepted(
+    client: httpx.AsyncClient, tenant_id: str
+) -> None:
+    # no such tenant: an empty list, not an error
+    assert total_count(await call(client, f"Bearer {token_for(tenant_id)}")) == 0
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        {"exp": "9999999999"},
+        {"exp": str(int(time.time()) + 300)},
+        {"iat": "0"},
+        {"nbf": "0"},
+    ],
+    ids=["exp-far", "exp-near", "iat", "nbf"],
+)
+async def test_a_time_claim_given_as_a_numeric_string_is_refused(
+    client: httpx.AsyncClient, statements: list[str], times: dict[str, str]
+) -> None:
+    # PyJWT itself would take these ("9999999999" as a year-2286 expiry)
+    payload = {**claims("alpha"), **times}
+    token = jwt.encode(payload, SECRET, algorithm="HS256")
+    assert jwt.decode(token, SECRET, algorithms=["HS256"])["tenant_id"] == "alpha"
+    assert_unauthenticated(await call(client, f"Bearer {token}"))
+    assert statements == []
+
+
+async def test_a_fractional_exp_is_a_number_and_is_accepted(client: httpx.AsyncClient) -> None:
+    token = jwt.encode({"tenant_id": "alpha", "exp": time.time() + 300.5}, SECRET, algorithm="HS256")
+    assert total_count(await call(client, f"Bearer {token}")) == len(DATA.live_sessions("alpha"))
+
+
+@pytest.mark.parametrize(
+    "sub",
+    ["\ud800", "user\u0000", "   ", "x" * 256, 7, ["user-7"]],
+    ids=["lone-surrogate", "nul", "blank", "256-chars", "number", "list"],
+)
+async def test_a_sub_that_is_not_printable_text_is_refused(
+    client: httpx.AsyncClient, statements: list[str], sub: object
+) -> None:
+    response = await call(client, f"Bearer {token_for('alpha', sub=sub)}")
+    assert_unauthenticated(response)
+    assert statements == []
+
+
+async def test_a_printable_sub_is_accepted(client: httpx.AsyncClient) -> None:
+    token = token_for("alpha", sub="user 7 <trainer@example.com>")
+    assert total_count(await call(client, f"Bearer {token}")) == len(DATA.live_sessions("alpha"))

@@ -115,13 +115,110 @@ def test_token_is_not_signed_with_another_secret(tmp_path: Path) -> None:
         )
 
 
-def test_token_without_secret_fails_cleanly(tmp_path: Path) -> None:
+def test_token_without_secret_fails_cleanly_with_a_hint(tmp_path: Path) -> None:
     result = run(["token", "--tenant", "acme"], cli_env(), tmp_path)
     stderr = result.stderr.decode()
-    assert result.returncode != 0
+    assert result.returncode == 2
+    assert len(stderr.splitlines()) == 1, stderr
     assert "GATEWAY_JWT_SECRET" in stderr
+    assert "make demo" in stderr
     assert "Traceback" not in stderr
     assert result.stdout.strip() == b""
+
+
+@pytest.mark.parametrize(
+    "tenant",
+    ["", "   ", " acme", "acme ", "acme\t", "acme\x7f", "acme\u200b", "acme\udcff", "a" * 256],
+    ids=["empty", "blank", "leading-space", "trailing-space", "tab", "del", "zero-width-space", "not-utf8", "256"],
+)
+def test_token_refuses_a_tenant_the_gateway_would_refuse(tmp_path: Path, tenant: str) -> None:
+    # "acme\udcff" reaches the program as the bytes b"acme\xff", which are not UTF-8
+    result = run(["token", "--tenant", tenant], cli_env(JWT_SECRET=SECRET), tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, (result.stdout, stderr)
+    assert result.stdout == b""
+    assert len(stderr.splitlines()) == 1, stderr
+    assert stderr.startswith("sessions-gateway: --tenant must be 1 to 255 printable characters")
+
+
+def test_token_signs_a_tenant_of_255_printable_characters(tmp_path: Path) -> None:
+    tenant = "Acme Ltd " + "é" * 246
+    result = run(["token", "--tenant", tenant, "--sub", "user 7"], cli_env(JWT_SECRET=SECRET), tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    claims = jwt.decode(result.stdout.decode().strip(), SECRET, algorithms=["HS256"])
+    assert (claims["tenant_id"], claims["sub"]) == (tenant, "user 7")
+
+
+@pytest.mark.parametrize("sub", ["", "   ", "user\n7", "x" * 256])
+def test_token_refuses_a_sub_the_gateway_would_refuse(tmp_path: Path, sub: str) -> None:
+    result = run(["token", "--tenant", "acme", "--sub", sub], cli_env(JWT_SECRET=SECRET), tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert result.stderr.decode().startswith("sessions-gateway: --sub must be")
+
+
+def test_token_signs_with_the_demos_key_when_no_secret_is_set_and_says_so(tmp_path: Path) -> None:
+    from gateway.cli import demo_secret  # noqa: PLC0415
+
+    key = demo_secret(tmp_path / "sessions-demo.secret")  # as the demo makes it
+    result = run(["token", "--tenant", "northwind"], cli_env(), tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 0, stderr
+    assert "GATEWAY_JWT_SECRET is not set" in stderr
+    assert "sessions-demo.secret" in stderr
+    assert jwt.decode(result.stdout.decode().strip(), key, algorithms=["HS256"])["tenant_id"] == "northwind"
+
+
+def test_token_signs_with_gateway_jwt_secret_even_beside_the_demos_key(tmp_path: Path) -> None:
+    from gateway.cli import demo_secret  # noqa: PLC0415
+
+    demo_secret(tmp_path / "sessions-demo.secret")
+    result = run(["token", "--tenant", "acme"], cli_env(JWT_SECRET=SECRET), tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b""
+    assert jwt.decode(result.stdout.decode().strip(), SECRET, algorithms=["HS256"])["tenant_id"] == "acme"
+
+
+def help_entries(text: str) -> dict[str, str]:
+    """The options section of ``--help`` output: each option's description (wrapped lines joined), by its flag."""
+    section = text.split("\noptions:\n", 1)[1]
+    entries = re.findall(r"^  (-\S+(?:,? -\S+)*(?: [A-Z]+)?)(.*?)(?=^  -|\Z)", section, re.MULTILINE | re.DOTALL)
+    return {flag.split()[0].rstrip(","): " ".join(description.split()) for flag, description in entries}
+
+
+# Each command's options and the default its help must state ("required" for one that has none).
+OPTIONS: dict[str, dict[str, str]] = {
+    "demo": {"--host": "127.0.0.1", "--port": "8000", "--sessions": "3000"},
+    "serve": {"--host": "127.0.0.1", "--port": "8000", "--workers": "1"},
+    "init-db": {"--grant-select-to": "no grant"},
+    "seed": {"--tenants": "2", "--sessions": "3000"},
+    "token": {"--tenant": "required", "--sub": "none", "--ttl": "3600"},
+    "export-schema": {},
+}
+COMMANDS = list(OPTIONS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_option_of_every_command_says_what_it_does_and_its_default(tmp_path: Path, command: str) -> None:
+    result = run([command, "--help"], {**cli_env(), "COLUMNS": "100"}, tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    text = result.stdout.decode()
+    assert text.split("\n\n")[1].strip(), text  # the command's own description
+    entries = help_entries(text)
+    assert entries.pop("-h") == "show this help message and exit"
+    assert sorted(entries) == sorted(OPTIONS[command]), text
+    for option, default in OPTIONS[command].items():
+        what, _, said = entries[option].rpartition(" (")
+        assert len(what) > 10, (option, text)  # what it does
+        assert said == ("required; no default)" if default == "required" else f"default: {default})"), entries[option]
+
+
+def test_the_top_level_help_describes_every_command(tmp_path: Path) -> None:
+    result = run(["--help"], {**cli_env(), "COLUMNS": "100"}, tmp_path)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.decode().split())
+    for command in COMMANDS:
+        assert re.search(rf" {command} [a-z]", text), (command, text)
 
 
 @pytest.fixture(scope="module")

@@ -39,13 +39,23 @@ async def test_each_readme_example_answers_without_errors(
     assert answers[0].content == answers[1].content
 
 
-def make_dry_run(target: str) -> list[str]:
-    """The commands ``make <target>`` runs once the install is done (its stamps taken as up to date)."""
+def make_dry_run(target: str, *assignments: str) -> list[str]:
+    """The commands ``make <target> [VAR=value...]`` runs once the install is done (its stamps taken as up to date)."""
     done = subprocess.run(  # noqa: S603
-        ["make", "--dry-run", "--old-file=.venv/.installed", "--old-file=graphiql/node_modules/.installed", target],  # noqa: S607
+        [  # noqa: S607
+            "make",
+            "--dry-run",
+            "--old-file=.venv/.installed",
+            "--old-file=graphiql/node_modules/.installed",
+            target,
+            *assignments,
+        ],
         cwd=README.parent,
-        # as typed in a shell, not as a recipe of `make test` (which would pass on its flags and level)
-        env={key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}},
+        # as typed in a shell, not as a recipe of `make test` (which would pass on its flags and level),
+        # nor with a PORT the environment happens to hold
+        env={
+            key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PORT"}
+        },
         capture_output=True,
         text=True,
         timeout=30,
