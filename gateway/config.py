@@ -47,6 +47,8 @@ class Limits:
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2000
+    # Fields once every fragment spread is written out, checked before validation (schema/limits.py).
+    max_fields: int = 500
     # Objects a query may make the gateway write, estimated before any read (schema/cost.py).
     max_cost: int = 10_000
     # A JSON body larger than this is refused unread (a 2,000-token query with variables fits easily).
@@ -166,6 +168,7 @@ class Settings:
                 max_depth=config("MAX_DEPTH", cast=int, default=default.max_depth),
                 max_aliases=config("MAX_ALIASES", cast=int, default=default.max_aliases),
                 max_tokens=config("MAX_TOKENS", cast=int, default=default.max_tokens),
+                max_fields=config("MAX_FIELDS", cast=int, default=default.max_fields),
                 max_body_bytes=config("MAX_BODY_BYTES", cast=int, default=default.max_body_bytes),
                 max_cost=config("MAX_COST", cast=int, default=default.max_cost),
             )

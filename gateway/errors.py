@@ -56,13 +56,18 @@ class Unauthenticated(GatewayError):
     code = ErrorCode.UNAUTHENTICATED
 
 
-# The messages of strawberry's QueryDepthLimiter and MaxAliasesLimiter and of graphql-core's
-# token limit (MaxTokensLimiter), and the gateway's cost limit: they carry no code of their own.
+# The messages of the gateway's limits (schema/limits.py, schema/cost.py: depth and aliases as
+# strawberry's QueryDepthLimiter and MaxAliasesLimiter word them), of graphql-core's token limit
+# (MaxTokensLimiter), its introspection depth limit and its guard against fragments nested too
+# deeply to validate: they carry no code of their own.
 _TOO_COMPLEX = re.compile(
     r"exceeds maximum operation depth of \d+$"
     r"|^\d+ aliases found\. Allowed: \d+$"
     r"|Document contains more than \d+ tokens\."
     r"|^Query cost \d+ exceeds the maximum of \d+"
+    r"|^The query has \d+ fields once its fragments are expanded; the maximum is \d+\.$"
+    r"|^Maximum introspection depth exceeded$"
+    r"|^Validation aborted\.$"
 )
 
 

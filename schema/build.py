@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.config import Limits
 from gateway.errors import ErrorCodes, code_in_place
 from resolvers.compiled import PlanCache
-from schema.cost import cost_limit_rule
 from schema.extensions import CachedParser, CachedValidation, CompiledPlans, OperationNames, ValidationResults
 from schema.query import Query
 from schema.scalars import DateTime
@@ -22,7 +21,7 @@ from schema.scalars import DateTime
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from graphql import GraphQLError
+    from graphql import ASTValidationRule, GraphQLError
     from strawberry.extensions import SchemaExtension
     from strawberry.types import ExecutionContext
 
@@ -48,12 +47,9 @@ def build_schema(
 ) -> strawberry.Schema:
     """The gateway's schema; ``tracing`` is the factory of a span-making extension (``gateway/tracing.py``)."""
     limits = limits or Limits()
-    # The limiters' rule classes, built once: the validation cache is keyed by them.
-    rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-        cost_limit_rule(limits.max_cost),
-    ]
+    # Rules added to the standard ones; the validation cache is keyed by them. The query limits
+    # are no rules: CachedValidation checks them first (schema/limits.py).
+    rules: list[type[ASTValidationRule]] = []
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     validations = ValidationResults(maxsize=CACHE_SIZE)
@@ -65,7 +61,7 @@ def build_schema(
         partial(AddValidationRules, rules),
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(CachedParser, maxsize=CACHE_SIZE),
-        partial(CachedValidation, validations),
+        partial(CachedValidation, validations, limits=limits),
         OperationNames,
         partial(CompiledPlans, plans),
     ]

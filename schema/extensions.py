@@ -11,12 +11,14 @@ from strawberry.extensions import ParserCache, SchemaExtension
 
 from gateway import observability
 from resolvers import compiled
+from schema.limits import refusals
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
 
+    from gateway.config import Limits
     from resolvers.compiled import PlanCache
 
 plans_log = logging.getLogger("gateway.plans")
@@ -44,15 +46,19 @@ class CachedValidation(SchemaExtension):
 
     A document's validity depends only on its text, the schema and the rules, so a repeated query
     skips the validator. Entries are shared across requests, bounded like the parse cache.
+
+    First, whatever the cache holds, the query limits (``schema/limits.py``, linear in the
+    document): a document over one is refused unvalidated, so no rule ever walks it.
     """
 
-    def __init__(self, cache: ValidationResults) -> None:
+    def __init__(self, cache: ValidationResults, *, limits: Limits) -> None:
         self.cache = cache
+        self.limits = limits
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.query is not None and context.graphql_document is not None:
-            context.pre_execution_errors = self.cache.validate(
+            context.pre_execution_errors = refusals(context.graphql_document, self.limits) or self.cache.validate(
                 context.schema._schema,
                 context.query,
                 context.graphql_document,

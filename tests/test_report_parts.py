@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from graphql import parse, validate
+from graphql import parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from db.expressions import period_start
+from gateway.config import Limits
 from resolvers.report import ABBREVIATION_NAMES, MAX_BREAKDOWN_SIZE, time_zone_names
-from schema.build import build_schema
-from schema.cost import cost_limit_rule
+from schema.cost import SCAN_COST
+from schema.limits import refusals
 from tests import factories as f
 from tests import oracle
 from tests.conftest import both_paths, load, postgres_server_url
@@ -512,25 +513,26 @@ async def test_a_breakdown_of_no_entries_reads_nothing(client: httpx.AsyncClient
 
 
 # --------------------------------------------------------------------------------------------
-# The cost limit counts each part at its most entries
+# The cost limit counts each part at its most entries, and each of its statements as a scan
 # --------------------------------------------------------------------------------------------
-
-GRAPHQL_SCHEMA = build_schema()._schema
 
 
 @pytest.mark.parametrize(
     ("query", "cost"),
     [
-        ("{ sessionsReport { timeline(bucket: DAY) { count } } }", 1 + 1000),
-        ("{ sessionsReport { scoreDeciles { count } } }", 1 + 10),
-        ("{ sessionsReport { byUser { user { id } count } } }", 1 + 100 * 2),
-        ("{ sessionsReport { byUser(first: 7) { count } byTaskSource(first: 3) { count } } }", 1 + 7 + 3),
-        ("query ($n: Int!) { sessionsReport { byTaskSource(first: $n) { count } } }", 1 + 500),
+        ("{ sessionsReport { timeline(bucket: DAY) { count } } }", 1 + 1000 + SCAN_COST),
+        ("{ sessionsReport { scoreDeciles { count } } }", 1 + 10 + SCAN_COST),
+        ("{ sessionsReport { byUser { user { id } count } } }", 1 + 100 * 2 + SCAN_COST),
+        (
+            "{ sessionsReport { byUser(first: 7) { count } byTaskSource(first: 3) { count } } }",
+            1 + 7 + 3 + 2 * SCAN_COST,
+        ),
+        ("query ($n: Int!) { sessionsReport { byTaskSource(first: $n) { count } } }", 1 + 500 + SCAN_COST),
     ],
 )
 def test_the_cost_estimate(query: str, cost: int) -> None:
     def errors(max_cost: int) -> list[str]:
-        return [e.message for e in validate(GRAPHQL_SCHEMA, parse(query), [cost_limit_rule(max_cost)])]
+        return [e.message for e in refusals(parse(query), Limits(max_cost=max_cost))]
 
     assert errors(cost) == []
     assert errors(cost - 1) == [f"Query cost {cost} exceeds the maximum of {cost - 1}: ask for fewer rows or fields."]

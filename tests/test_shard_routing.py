@@ -211,8 +211,11 @@ REPORT_PARTS = [
     "scoreDeciles { from to count }",
 ]
 REPORT = f"query Report($filter: SessionFilter) {{ sessionsReport(filter: $filter) {{ {' '.join(REPORT_PARTS)} }} }}"
-# each part alone: the report's statements change with the parts asked for
-REPORT_PART_BY_PART = aliased([f"sessionsReport {{ {part} }}" for part in REPORT_PARTS])
+# each part alone: the report's statements change with the parts asked for (in two requests: all
+# fifteen scans of the tenant's sessions in one are over the cost limit)
+REPORT_PART_BY_PART = [
+    aliased([f"sessionsReport {{ {part} }}" for part in parts]) for parts in (REPORT_PARTS[:7], REPORT_PARTS[7:])
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +272,8 @@ async def exercise(client: httpx.AsyncClient, recorder: Recorder) -> None:
     # found, in progress, without a recording, erased, another tenant's, unknown: all in one request
     ids = ("a-03", "a-04", "a-05", "a-06", "b-01", "x")
     await ask(client, aliased([f'session(id: "{i}") {{ ...Node }}' for i in ids]) + SESSION_NODE)
-    await ask(client, REPORT_PART_BY_PART, DELTA)
+    for part_by_part in REPORT_PART_BY_PART:
+        await ask(client, part_by_part, DELTA)
     for tenant in (BETA, DELTA):
         await ask(client, ROWS, tenant, filter=None)
         await ask(client, DETAIL, tenant, id="b-01")
