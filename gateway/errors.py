@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -126,14 +126,21 @@ def with_code(error: GraphQLError) -> GraphQLError:
     code, message = classify(error)
     if code in {ErrorCode.INTERNAL_SERVER_ERROR, ErrorCode.SERVICE_UNAVAILABLE}:
         logger.error("%s at %s", code, error.path, exc_info=error.original_error or error)
+    return _rewritten(error, message, original_error=None, extensions={**(error.extensions or {}), "code": str(code)})
+
+
+def _rewritten(
+    error: GraphQLError, message: str, *, original_error: Exception | None, extensions: dict[str, Any] | None
+) -> GraphQLError:
+    """``error`` at the same place in the document and the result, saying ``message``."""
     return GraphQLError(
         message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        original_error=None,
-        extensions={**(error.extensions or {}), "code": str(code)},
+        original_error=original_error,
+        extensions=extensions,
     )
 
 
@@ -155,15 +162,7 @@ def without_suggestion(error: GraphQLError) -> GraphQLError:
     message = _SUGGESTION.sub("", error.message)
     if message == error.message:
         return error
-    return GraphQLError(
-        message,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        original_error=error.original_error,
-        extensions=error.extensions,
-    )
+    return _rewritten(error, message, original_error=error.original_error, extensions=error.extensions)
 
 
 class ErrorCodes(SchemaExtension):
