@@ -58,17 +58,21 @@ class CachedValidation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if context.query is not None and context.graphql_document is not None:
-            context.pre_execution_errors = refusals(context.graphql_document, self.limits) or self.cache.validate(
+            context.pre_execution_errors = self.cache.validate(
                 context.schema._schema,
                 context.query,
                 context.graphql_document,
                 tuple(context.validation_rules),
+                self.limits,
             )
         yield
 
 
 class ValidationResults:
-    """The errors ``validate`` found (none, mostly), by document text and rule set; a bounded LRU."""
+    """The limits' refusals, else the errors ``validate`` found (none, mostly), by document text and rule set.
+
+    A bounded LRU: a repeated document costs a look-up, its limits and rules not walked again.
+    """
 
     def __init__(self, maxsize: int = 256) -> None:
         self.maxsize = maxsize
@@ -80,11 +84,12 @@ class ValidationResults:
         query: str,
         document: DocumentNode,
         rules: tuple[type[ASTValidationRule], ...],
+        limits: Limits,
     ) -> list[GraphQLError]:
         key = (query, rules)
         errors = self._errors.get(key)
         if errors is None:
-            errors = validate(schema, document, rules)
+            errors = refusals(document, limits) or validate(schema, document, rules)
             self._errors[key] = errors
             if len(self._errors) > self.maxsize:
                 self._errors.popitem(last=False)
