@@ -235,3 +235,17 @@ async def test_the_server_keeps_answering_after_hostile_documents(client: httpx.
         response = await post(client, HOSTILE[variant][0](30))
         assert response.status_code == 200
     assert (await gql(client, "{ sessions(first: 1) { edges { node { id } } } }"))["sessions"]["edges"]
+
+
+async def test_a_repeated_document_is_measured_and_validated_once(client: httpx.AsyncClient) -> None:
+    # given: a document this app has not seen
+    query = "query Once { sessions(first: 3, orderBy: DURATION_DESC) { edges { node { id name role } } } }"
+    with calls_into() as first:
+        answer = await gql(client, query)
+    # when: it comes again
+    with calls_into() as again:
+        assert await gql(client, query) == answer
+    # then: the limits' verdict and validation's came from the cache
+    assert first["limits"] > 0, first
+    assert first["validation"] > 0, first
+    assert again == {"limits": 0, "validation": 0, "strawberry": 0}, again
