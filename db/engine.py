@@ -225,6 +225,10 @@ async def init_db(engine: AsyncEngine) -> None:
             # Readers (the gateway) and the writer (the pipeline) then do not block each other.
             await conn.exec_driver_sql("PRAGMA journal_mode = WAL")
         if conn.dialect.name == "postgresql":
+            if await conn.scalar(text(f"SELECT {_IS_CITUS}")):
+                # Re-run on distributed tables, the policies change every shard, and Citus runs a
+                # function's DDL after them in one transaction only over one connection per node.
+                await conn.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
             await _create_functions(conn)
         await conn.run_sync(metadata.create_all)
         # create_all makes a table's indexes only with the table: on tables that were already

@@ -399,3 +399,72 @@ async def test_init_db_by_a_role_that_is_no_superuser_makes_the_duration_key_wit
     finally:
         await drop_postgres_database(url)
         await drop_role(role)
+
+
+# --- The tenant setting's literal, and connections left mid-transaction -----------------------------
+
+AWKWARD_TENANTS = ["o'brien", "a'; SET LOCAL x.y = 'z", "back\\slash'", "\\'; --", "$$dollar$$", "проверка ☃", "  "]
+
+
+@pytest.mark.parametrize("tenant", AWKWARD_TENANTS)
+async def test_any_tenant_id_is_set_as_it_is_and_never_read_as_sql(reader_engine: AsyncEngine, tenant: str) -> None:
+    reader = TenantReader(reader_engine, tenant)
+    try:
+        [row] = await reader.rows(
+            text(f"SELECT current_setting('{TENANT_SETTING}', true) AS tenant, current_setting('x.y', true) AS x")
+        )
+    finally:
+        await reader.close()
+    assert row.tenant == tenant
+    assert row.x in {None, ""}
+
+
+async def test_a_tenant_id_holding_a_nul_is_refused_before_any_connection_is_taken(reader_engine: AsyncEngine) -> None:
+    reader = TenantReader(reader_engine, "al\x00pha")
+    with pytest.raises(ValueError, match="NUL"):
+        await reader.rows(select(sessions.c.id).limit(1))
+    await reader.close()
+    assert reader_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def backend_pid(engine: AsyncEngine) -> tuple[int, bool]:
+    """The pid of the connection the pool hands out next, and whether it is inside a transaction."""
+    async with engine.connect() as conn:
+        pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        return int(pid), bool(driver.is_in_transaction())
+
+
+async def test_a_connection_given_back_inside_a_transaction_is_discarded_at_checkout(
+    reader_engine: AsyncEngine,
+) -> None:
+    # given: the pool's one connection goes back still inside a transaction, a tenant set in it
+    async with reader_engine.connect() as conn:
+        first = await conn.scalar(text("SELECT pg_backend_pid()"))
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(f"BEGIN; SET LOCAL {TENANT_SETTING} = 'alpha'")
+    # when: a request takes a connection
+    pid, in_transaction = await backend_pid(reader_engine)
+    # then: a new one, outside any transaction
+    assert pid != first
+    assert not in_transaction
+
+
+async def test_a_request_cancelled_halfway_discards_its_connection(reader_engine: AsyncEngine) -> None:
+    # given: a request's statement is running on the pool's one connection
+    reader = TenantReader(reader_engine, ALPHA)
+    [before] = await reader.rows(text("SELECT pg_backend_pid() AS pid"))
+    running = asyncio.create_task(reader.rows(text("SELECT pg_sleep(30) AS slept")))
+    await asyncio.sleep(0.2)
+    # when: the request is cancelled (its budget spent, its client gone) and ends
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    async with asyncio.timeout(5):
+        await reader.close()
+    # then: the next request reads on another connection, outside any transaction
+    pid, in_transaction = await backend_pid(reader_engine)
+    assert pid != before.pid
+    assert not in_transaction
