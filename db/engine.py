@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateIndex
 
@@ -21,7 +22,8 @@ from db.expressions import (
     use_duration_key_function,
 )
 from db.indexes import GATEWAY_INDEXES
-from db.tables import metadata
+from db.reader import CITUS_PROPAGATION, TenantReader, use_citus
+from db.tables import metadata, sessions
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -71,8 +73,10 @@ def make_engine(
 
     ``read_only`` engines (the server's) refuse writes at the database too: SQLite's
     ``query_only`` pragma, PostgreSQL's ``default_transaction_read_only``. On PostgreSQL their
-    transactions are ``REPEATABLE READ``: a request's statements share one snapshot
-    (``db/reader.py``). Every wait is bounded: for a connection, free in the pool or newly
+    transactions are ``REPEATABLE READ``: a request's statements share one snapshot. Their
+    connections are in autocommit mode: ``db/reader.py`` opens each request's transaction itself,
+    with its tenant setting, in one round trip, and the pool never hands out a connection still
+    inside a transaction. Every wait is bounded: for a connection, free in the pool or newly
     opened (``pool_timeout_ms``), and for each statement (by the server's ``statement_timeout``
     and, in case the network hangs, by the client a little later).
     """
@@ -95,7 +99,8 @@ def make_engine(
         kwargs["max_overflow"] = 0
         kwargs["pool_timeout"] = pool_timeout_ms / 1000
         if read_only:
-            kwargs["isolation_level"] = "REPEATABLE READ"
+            # The reader sends its own BEGIN ... REPEATABLE READ READ ONLY (db/reader.py).
+            kwargs["isolation_level"] = "AUTOCOMMIT"
     else:
         # Wait for a writer (the pipeline, the seeder) instead of failing at once.
         kwargs["connect_args"] = {"timeout": statement_timeout_ms / 1000}
@@ -106,33 +111,55 @@ def make_engine(
         _configure_sqlite(engine, read_only=read_only)
     else:
         _detect_functions(engine)
+        if read_only:
+            _refuse_connections_left_in_a_transaction(engine)
     return engine
+
+
+def _refuse_connections_left_in_a_transaction(engine: AsyncEngine) -> None:
+    """Discard, at checkout, a connection its driver knows is closed or still inside a transaction.
+
+    The reader ends each transaction itself; one left open (a request cancelled halfway) would
+    hand the next request its snapshot and its tenant. The pool replaces a discarded connection.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, _proxy: object) -> None:
+        driver = dbapi_connection.driver_connection
+        if driver.is_closed():
+            raise DisconnectionError("the connection is closed")
+        if driver.is_in_transaction():
+            raise DisconnectionError("the connection is still inside a transaction")
 
 
 # Whether the database has gw_duration_key and this role may call it (false, not an error, if not).
 _HAS_DURATION_FUNCTION = (
     f"SELECT COALESCE(has_function_privilege(to_regprocedure('{DURATION_KEY_SIGNATURE}'), 'EXECUTE'), false)"
 )
+_IS_CITUS = "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"
 
 
 def _detect_functions(engine: AsyncEngine) -> None:
-    """Compile ``DurationKey`` to a call of ``gw_duration_key`` only where the database has it.
+    """Compile ``DurationKey`` to a call of ``gw_duration_key`` only where the database has it; note Citus.
 
     Asked on the engine's first connection, before any statement is compiled (and asked again on
     the next connection if that one failed): production tables are the pipeline's, and a database
     made from the storage contract alone lacks the function. Without it, the key is computed inline.
+    Where the ``citus`` extension is installed, each request's transaction tells Citus to carry its
+    tenant setting to the workers (``db/reader.py``).
     """
 
     @event.listens_for(engine.sync_engine, "first_connect")
     def _on_first_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(_HAS_DURATION_FUNCTION)
+            cursor.execute(f"{_HAS_DURATION_FUNCTION}, {_IS_CITUS}")
             row = cursor.fetchone()
         finally:
             cursor.close()
             dbapi_connection.rollback()  # as SQLAlchemy ends its own first-connect queries
         use_duration_key_function(engine.dialect, row is not None and bool(row[0]))
+        use_citus(engine.dialect, row is not None and bool(row[1]))
 
 
 def _configure_sqlite(engine: AsyncEngine, *, read_only: bool) -> None:
@@ -190,13 +217,18 @@ async def init_db(engine: AsyncEngine) -> None:
     """Create the storage-contract tables and the gateway's indexes where they are missing.
 
     On PostgreSQL, first the functions of ``db/functions.sql`` the indexes use, and after them the
-    row-level security policies of ``db/row_security.sql`` (re-applied each time).
+    row-level security policies of ``db/row_security.sql`` and the canary's function of
+    ``db/canary.sql`` (both re-applied each time).
     """
     async with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             # Readers (the gateway) and the writer (the pipeline) then do not block each other.
             await conn.exec_driver_sql("PRAGMA journal_mode = WAL")
         if conn.dialect.name == "postgresql":
+            if await conn.scalar(text(f"SELECT {_IS_CITUS}")):
+                # Re-run on distributed tables, the policies change every shard, and Citus runs a
+                # function's DDL after them in one transaction only over one connection per node.
+                await conn.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
             await _create_functions(conn)
         await conn.run_sync(metadata.create_all)
         # create_all makes a table's indexes only with the table: on tables that were already
@@ -205,6 +237,24 @@ async def init_db(engine: AsyncEngine) -> None:
         if conn.dialect.name == "postgresql":
             for statement in sql_statements("row_security.sql"):
                 await conn.exec_driver_sql(statement)
+            await _create_canary_function(conn)
+
+
+# The canary's function (db/canary.sql): the tenant of one live session, read as the tables' owner.
+CANARY_FUNCTION = "gw_canary_tenant"
+_TABLES_OWNER = text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'sessions'::regclass")
+
+
+async def _create_canary_function(conn: AsyncConnection) -> None:
+    """``db/canary.sql`` in the tables' schema, the function owned by the tables' owner."""
+    quote = conn.dialect.identifier_preparer.quote
+    schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+    for statement in sql_statements("canary.sql"):
+        await conn.exec_driver_sql(statement.replace("{schema}", quote(schema)))
+    owner = (await conn.execute(_TABLES_OWNER)).scalar_one()
+    current = (await conn.execute(text("SELECT current_user"))).scalar_one()
+    if owner != current:  # a superuser ran init-db: the function reads as the owner, no more
+        await conn.exec_driver_sql(f"ALTER FUNCTION {CANARY_FUNCTION}() OWNER TO {quote(owner)}")
 
 
 _WALL_DOWN = text(
@@ -240,6 +290,9 @@ async def row_security_gaps(engine: AsyncEngine) -> list[str]:
 INIT_DB_COMMAND = "sessions-gateway init-db"
 POLICY_NAME = "gateway_tenant_isolation"  # db/row_security.sql's, on each of READ_TABLES
 
+_HAS_CANARY_FUNCTION = (
+    f"SELECT COALESCE(has_function_privilege(to_regprocedure('{CANARY_FUNCTION}()'), 'EXECUTE'), false)"
+)
 _PG_INDEXES = text(
     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = current_schema() AND c.relkind = 'i' AND c.relname = ANY(:names)"
@@ -255,7 +308,8 @@ _PG_ROW_SECURITY = text(
 async def missing_objects(engine: AsyncEngine) -> list[str]:
     """The gateway's own objects this engine's database lacks, each as ``"<kind> <name>"``; empty when none.
 
-    Kinds: ``function gw_duration_key`` (PostgreSQL; missing also when this role may not call it),
+    Kinds: ``function gw_duration_key`` and ``function gw_canary_tenant`` (PostgreSQL; missing also
+    when this role may not call it),
     ``index <name>`` (``db/indexes.py``), and per table the gateway reads (PostgreSQL)
     ``row-level security on <table>`` (not enabled) and ``policy gateway_tenant_isolation on <table>``
     (``db/row_security.sql``). The gateway answers every query without them: they make it fast
@@ -270,6 +324,8 @@ async def missing_objects(engine: AsyncEngine) -> list[str]:
         missing = []
         if not await conn.scalar(text(_HAS_DURATION_FUNCTION)):
             missing.append(f"function {DURATION_KEY_FUNCTION}")
+        if not await conn.scalar(text(_HAS_CANARY_FUNCTION)):
+            missing.append(f"function {CANARY_FUNCTION}")
         indexes = set((await conn.execute(_PG_INDEXES, {"names": names})).scalars())
         missing += [f"index {name}" for name in names if name not in indexes]
         found_tables = await conn.execute(_PG_ROW_SECURITY, {"policy": POLICY_NAME, "tables": list(READ_TABLES)})
@@ -283,9 +339,12 @@ async def missing_objects(engine: AsyncEngine) -> list[str]:
     return missing
 
 
-async def grant_reader(engine: AsyncEngine, role: str) -> None:
-    """Let ``role`` SELECT the tables the gateway reads, and nothing more (PostgreSQL only).
+async def grant_reader(engine: AsyncEngine, role: str) -> list[str]:
+    """Let ``role`` SELECT the tables the gateway reads, and nothing more (PostgreSQL only); what was done.
 
+    Also lets it call the canary's function (``db/canary.sql``) where ``init-db`` made it, and on
+    Citus sets ``citus.propagate_set_commands = 'local'`` for the role, so that the tenant setting
+    reaches the workers even for a transaction that did not ask (the gateway's own do).
     Refuses a role that row-level security would not apply to: a superuser, a role with
     BYPASSRLS, or one that owns a table the gateway reads.
     """
@@ -314,3 +373,71 @@ async def grant_reader(engine: AsyncEngine, role: str) -> None:
         quote = conn.dialect.identifier_preparer.quote
         await conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}")
         await conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(READ_TABLES)} TO {quote(role)}")
+        done = [f"role {role} may now SELECT the tables the gateway reads"]
+        if await conn.scalar(text(f"SELECT to_regprocedure('{CANARY_FUNCTION}()') IS NOT NULL")):
+            await conn.exec_driver_sql(f"GRANT EXECUTE ON FUNCTION {CANARY_FUNCTION}() TO {quote(role)}")
+            done.append(f"and call {CANARY_FUNCTION}() (the readiness canary)")
+        if await conn.scalar(text(f"SELECT {_IS_CITUS}")):
+            await conn.exec_driver_sql(f"ALTER ROLE {quote(role)} SET {CITUS_PROPAGATION} = 'local'")
+            done.append(f"and on Citus has {CITUS_PROPAGATION} = 'local' (its tenant setting reaches the workers)")
+    return done
+
+
+@dataclass(frozen=True, slots=True)
+class CanaryResult:
+    """What the canary found: ``passed``, ``failed`` (the gateway must not serve) or ``skipped``, and why."""
+
+    status: Literal["passed", "failed", "skipped"]
+    reason: str = ""
+
+    @property
+    def ready(self) -> bool:
+        return self.status != "failed"
+
+    def __str__(self) -> str:
+        return self.status if not self.reason else f"{self.status}: {self.reason}"
+
+
+# The canary's own statements on the role's connection, before it reads as a request does.
+CANARY_FUNCTION_PROBE = (
+    f"SELECT to_regprocedure('{CANARY_FUNCTION}()') IS NOT NULL AS present, "
+    f"COALESCE(has_function_privilege(to_regprocedure('{CANARY_FUNCTION}()'), 'EXECUTE'), false) AS callable"
+)
+CANARY_TENANT_PROBE = f"SELECT {CANARY_FUNCTION}()"
+CANARY_FAILED = (
+    "the canary read no row of a tenant that has live sessions, with that tenant set as every request sets it: "
+    "the row-level security policies do not see sessions_gateway.tenant_id "
+    f"(on Citus, the workers get it only with {CITUS_PROPAGATION} = 'local')"
+)
+
+
+async def tenant_setting_canary(engine: AsyncEngine) -> CanaryResult:
+    """Prove that row-level security lets this engine's tenant setting through: never serve silently empty answers.
+
+    Takes the tenant of one live session (``gw_canary_tenant()``, read as the tables' owner), then,
+    as this engine's role and exactly as a request reads (``TenantReader``), one live session of
+    that tenant: it must find a row. A database without the function (``init-db`` did not run: no
+    policies either) or without a live session has nothing to prove: ``skipped``. Raises what the
+    database raises when it does not answer.
+    """
+    if engine.dialect.name != "postgresql":
+        return CanaryResult("skipped", "SQLite has no row-level security")
+    async with engine.connect() as conn:
+        found = (await conn.execute(text(CANARY_FUNCTION_PROBE))).one()
+        if not found.present:
+            return CanaryResult("skipped", f"no function {CANARY_FUNCTION} (no init-db: no policies to prove)")
+        if not found.callable:
+            return CanaryResult(
+                "failed", f"this role may not call {CANARY_FUNCTION}(): run init-db --grant-select-to it"
+            )
+        tenant = await conn.scalar(text(CANARY_TENANT_PROBE))
+    if tenant is None:
+        return CanaryResult("skipped", "no live session to read")
+    reader = TenantReader(engine, tenant)
+    try:
+        rows = await reader.rows(
+            select(sessions.c.id).where(sessions.c.tenant_id == tenant, sessions.c.deleted_at.is_(None)).limit(1)
+        )
+    finally:
+        await reader.close()
+    return CanaryResult("passed") if rows else CanaryResult("failed", CANARY_FAILED)

@@ -1,12 +1,24 @@
 """One request's reads: one connection, one read-only transaction, one tenant.
 
-On PostgreSQL the transaction is ``REPEATABLE READ`` (a read-only default on the gateway's
-connections), so every statement of a request reads the same snapshot: a page, its
-``totalCount`` and its rows' procedures agree even while the pipeline writes. Its first
-statement sets ``sessions_gateway.tenant_id`` for that transaction alone, the setting the
-row-level security policies of ``db/row_security.sql`` compare each row's ``tenant_id`` with.
-A statement that forgot its own tenant filter still reads nothing of another tenant. The
+On PostgreSQL the transaction is ``REPEATABLE READ`` and read-only, so every statement of a
+request reads the same snapshot: a page, its ``totalCount`` and its rows' procedures agree even
+while the pipeline writes. The reader opens it itself, in one message to the server (one round
+trip, on the simple protocol), together with the tenant setting the row-level security policies
+of ``db/row_security.sql`` compare each row's ``tenant_id`` with::
+
+    BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+    SET LOCAL citus.propagate_set_commands = 'local';      -- on Citus only
+    SET LOCAL sessions_gateway.tenant_id = '<the tenant>'
+
+A statement that forgot its own tenant filter still reads nothing of another tenant. ``SET
+LOCAL`` (not ``set_config``) because Citus carries ``SET`` commands, and only them, to the
+workers that evaluate the policies on their shards, once told to for the transaction. The
 setting ends with the transaction, so a connection back in the pool carries no tenant.
+
+The engine's PostgreSQL connections are in autocommit mode for that (``db/engine.py``): the
+driver adapter sends no ``BEGIN`` of its own. ``close`` sends ``ROLLBACK`` before giving the
+connection back; a connection whose request failed or was cancelled halfway is discarded
+instead, and the pool discards any connection still inside a transaction at checkout.
 
 The connection is taken at the first statement (a refused request never takes one) and given
 back by ``close``, which ends the transaction. Statements of one request run one at a time on
@@ -20,12 +32,14 @@ from collections import namedtuple
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy.exc import InterfaceError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from sqlalchemy import Result
+    from sqlalchemy.engine import Dialect
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
     from sqlalchemy.sql import Executable
 
@@ -50,8 +64,53 @@ def records(result: Result[Any]) -> list[Record]:
 
 
 TENANT_SETTING = "sessions_gateway.tenant_id"
-SET_TENANT_SQL = f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true)"
-_SET_TENANT = text(SET_TENANT_SQL)
+# Citus sends a SET to the workers a transaction touches only with this set to 'local'.
+CITUS_PROPAGATION = "citus.propagate_set_commands"
+BEGIN_SQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# The attribute of an engine's dialect that says whether its database is Citus (``db/engine.py``).
+_CITUS_FLAG = "sessions_gateway_citus"
+
+
+def use_citus(dialect: Dialect, present: bool) -> None:  # noqa: FBT001
+    """Say whether ``dialect``'s database has the ``citus`` extension: each request then tells it to carry its SETs."""
+    setattr(dialect, _CITUS_FLAG, present)
+
+
+def on_citus(dialect: Dialect) -> bool:
+    return bool(getattr(dialect, _CITUS_FLAG, False))
+
+
+def quote_literal(value: str) -> str:
+    """``value`` as a PostgreSQL string literal, whatever it holds; a NUL (no literal can hold one) is refused.
+
+    Single quotes are doubled. A value holding a backslash is written in the escape form
+    (``E'...'``, backslashes doubled too), which reads the same whatever
+    ``standard_conforming_strings`` says.
+    """
+    if "\x00" in value:
+        raise ValueError("a PostgreSQL string cannot hold a NUL character")
+    quoted = value.replace("'", "''")
+    if "\\" in value:
+        return "E'" + quoted.replace("\\", "\\\\") + "'"
+    return f"'{quoted}'"
+
+
+def begin_script(tenant_id: str, *, citus: bool) -> str:
+    """The one message that opens a request's transaction on PostgreSQL, its tenant set."""
+    statements = [BEGIN_SQL]
+    if citus:
+        statements.append(f"SET LOCAL {CITUS_PROPAGATION} = 'local'")
+    statements.append(f"SET LOCAL {TENANT_SETTING} = {quote_literal(tenant_id)}")
+    return "; ".join(statements)
+
+
+async def send_script(connection: AsyncConnection, script: str) -> None:
+    """``script`` on ``connection``'s driver, as one simple-protocol message (no parameters, no prepare)."""
+    driver: Any = (await connection.get_raw_connection()).driver_connection  # asyncpg's Connection
+    try:
+        await driver.execute(script)
+    except asyncpg.InterfaceError as exc:  # the driver's own (a closed connection): as SQLAlchemy reports it
+        raise InterfaceError(script, None, exc) from exc
 
 
 class TenantReader:
@@ -71,7 +130,9 @@ class TenantReader:
         """``statement``'s rows, read in this request's transaction.
 
         After a failed statement the transaction is spent (PostgreSQL refuses anything further
-        in it), so every later statement of the request fails with that same error.
+        in it), so every later statement of the request fails with that same error. One
+        cancelled halfway leaves the connection in a state nobody knows: the request reads no
+        more, and ``close`` discards the connection.
         """
         async with self._lock:
             if self._failure is not None:
@@ -82,19 +143,39 @@ class TenantReader:
             except Exception as exc:
                 self._failure = exc
                 raise
+            except asyncio.CancelledError:
+                self._failure = RuntimeError("this request's reader was cancelled")
+                raise
 
     async def _begin(self) -> AsyncConnection:
+        script = begin_script(self.tenant_id, citus=on_citus(self.engine.dialect))  # refuses before connecting
         connection = await self.engine.connect()
         self._connection = connection
         if self.dialect == "postgresql":
-            await connection.execute(_SET_TENANT, {"tenant_id": self.tenant_id})
+            await send_script(connection, script)
         return connection
 
     async def close(self) -> None:
-        """End the transaction and give the connection back (a no-op if none was taken)."""
+        """End the transaction and give the connection back (a no-op if none was taken).
+
+        On PostgreSQL ``ROLLBACK`` ends it; after a failed or cancelled statement the connection
+        is discarded instead (a network that does not answer is not waited for).
+        """
         async with self._lock:
             connection, self._connection = self._connection, None
+            failed = self._failure is not None
             self._failure = self._failure or RuntimeError("this request's reader is closed")
-        if connection is not None:
-            # Closing rolls the read-only transaction back; a broken connection is discarded.
-            await connection.close()
+        if connection is None:
+            return
+        discard = failed and self.dialect == "postgresql"
+        try:
+            if not discard and self.dialect == "postgresql":
+                try:
+                    await send_script(connection, "ROLLBACK")
+                except BaseException:
+                    discard = True
+                    raise
+        finally:
+            if discard and not connection.invalidated:
+                await connection.invalidate()
+            await connection.close()  # SQLite: rolls its transaction back

@@ -18,6 +18,7 @@ from db.engine import INIT_DB_COMMAND, make_engine, missing_objects, row_securit
 from gateway.config import Settings
 from gateway.graphiql import graphiql_routes
 from gateway.observability import metrics_routes, observe_engine
+from gateway.readiness import Canary
 from gateway.view import GraphQLView
 from schema.build import build_schema
 
@@ -37,10 +38,12 @@ async def healthz(_request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """200 only while the database answers; the body lists the gateway's own objects it lacks.
+    """200 only while the database answers and the tenant-setting canary holds.
 
-    ``{"status": "ready", "missing": [...]}`` (``db/engine.py`` ``missing_objects``: empty when
-    ``init-db`` has added them all), or 503 ``{"status": "unavailable"}``.
+    ``{"status": "ready", "missing": [...], "canary": "passed"}``: the gateway's own objects the
+    database lacks (``db/engine.py`` ``missing_objects``: empty when ``init-db`` has added them all),
+    and the canary's result (``passed``, or ``skipped: <why>``). Else 503 ``{"status": "unavailable"}``,
+    with ``"reason"`` when the canary failed (``gateway/readiness.py``).
     """
     engine = request.app.state.engine
     try:
@@ -49,10 +52,13 @@ async def readyz(request: Request) -> JSONResponse:
                 await conn.execute(text("SELECT 1"))
             if request.app.state.missing is None:  # the database was away at start: ask once now
                 request.app.state.missing = await _check_objects(engine)
+            canary = await request.app.state.canary.check()
     except Exception:
         logger.warning("readiness check failed", exc_info=True)
         return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ready", "missing": request.app.state.missing})
+    if not canary.ready:
+        return JSONResponse({"status": "unavailable", "reason": canary.reason}, status_code=503)
+    return JSONResponse({"status": "ready", "missing": request.app.state.missing, "canary": str(canary)})
 
 
 async def _check_objects(engine: AsyncEngine) -> list[str]:
@@ -134,6 +140,8 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
             tracing.instrument(app.state.engine)
         await _warn_if_row_security_is_off(app.state.engine)
         app.state.missing = await _objects_at_start(app.state.engine)
+        app.state.canary = Canary(app.state.engine)
+        await app.state.canary.at_start()
         _warn_if_media_keys_stay_bare(settings)
         try:
             yield

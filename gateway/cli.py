@@ -187,10 +187,10 @@ async def _grant(url: str, role: str) -> str:
 
     engine = make_engine(url, read_only=False)
     try:
-        await grant_reader(engine, role)
+        done = await grant_reader(engine, role)
     finally:
         await engine.dispose()
-    return f"role {role} may now SELECT the tables the gateway reads"
+    return ", ".join(done)
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:

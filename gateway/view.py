@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -27,9 +28,10 @@ from gateway.budget import (
     selects_report,
 )
 from gateway.context import Context
-from gateway.errors import ErrorCode, Unauthenticated
+from gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, Unauthenticated
 from gateway.observability import RequestRecord, current, finish, request_id_for
 from gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
+from gateway.readiness import CANARY_TTL_SECONDS
 from gateway.responses import error_response
 from schema.build import CACHE_SIZE
 
@@ -42,6 +44,10 @@ if TYPE_CHECKING:
     from strawberry.types import ExecutionResult
 
     from gateway.config import Settings
+    from gateway.readiness import Canary
+
+
+logger = logging.getLogger("gateway.view")
 
 
 class BodyTooLarge(Exception):
@@ -133,6 +139,23 @@ class GraphQLView(GraphQL[Context, None]):
 
         return graphiql_page(self.settings)
 
+    async def _refuse_while_not_ready(self, request: Request) -> Response | None:
+        """503 ``SERVICE_UNAVAILABLE`` while the tenant-setting canary fails: never an answer the policies emptied."""
+        canary: Canary = request.app.state.canary
+        try:
+            reason = await canary.refusal()
+        except Exception:  # the canary had to run, and the database did not answer it
+            logger.warning("the tenant-setting canary could not run", exc_info=True)
+            return error_response(200, UNAVAILABLE_MESSAGE, ErrorCode.SERVICE_UNAVAILABLE)
+        if reason is None:
+            return None
+        return error_response(
+            503,
+            f"The gateway is not ready: {reason}.",
+            ErrorCode.SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(int(CANARY_TTL_SECONDS))},
+        )
+
     async def _refuse_body(self, request: Request) -> Response | None:
         """A body too large, or a batch of operations: refused before any parsing or reading."""
         if request.method != "POST":
@@ -199,6 +222,9 @@ class GraphQLView(GraphQL[Context, None]):
             record.outcome = ErrorCode.UNAUTHENTICATED
             return error_response(401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"})
         record.tenant = request.state.claims.tenant_id
+        if (not_ready := await self._refuse_while_not_ready(request)) is not None:
+            record.outcome = ErrorCode.SERVICE_UNAVAILABLE
+            return not_ready
         refused = await self._refuse_body(request)
         if refused is not None:
             record.outcome = ErrorCode.QUERY_TOO_COMPLEX

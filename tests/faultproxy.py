@@ -9,6 +9,8 @@ upstream server and two pipes, one per direction. The faults:
   are accepted but never reach the server: the packets vanish, as behind a dropped route or a
   firewall that discards. Nobody is told anything; only a timeout can notice.
 * ``slow(seconds)``: every chunk is forwarded ``seconds`` after it was read, in order.
+* ``sent``: every chunk a client sent, in order, as forwarded (a test may read what went out, and
+  how many writes: a client that waits for each answer writes once per round trip).
 * ``restore()``: forwards at full speed again (chunks still held by ``slow`` go out at once) and
   listens again on the same port. A connection that lost bytes to the blackhole has a torn protocol
   stream and can never be used again: it is reset, as a firewall that dropped its state would.
@@ -58,6 +60,7 @@ class FaultProxy:
         self._links: set[_Link] = set()
         self._tasks: set[asyncio.Task[object]] = set()  # one per accepted connection, until it ends
         self._changed = asyncio.Event()  # set (and replaced) whenever a fault starts or ends
+        self.sent: list[bytes] = []  # from clients, as forwarded
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 (a free port the first time, the same one after a cut)."""
@@ -122,7 +125,9 @@ class FaultProxy:
                 return
             upstream_reader, upstream_writer = await asyncio.open_connection(self.upstream_host, self.upstream_port)
             link.writers.append(upstream_writer)
-            await asyncio.gather(self._pipe(link, reader, upstream_writer), self._pipe(link, upstream_reader, writer))
+            await asyncio.gather(
+                self._pipe(link, reader, upstream_writer, tap=self.sent), self._pipe(link, upstream_reader, writer)
+            )
         except OSError:
             pass  # a side went away: the other goes too, below
         finally:
@@ -130,7 +135,13 @@ class FaultProxy:
             for each in link.writers:
                 each.transport.abort()
 
-    async def _pipe(self, link: _Link, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self,
+        link: _Link,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tap: list[bytes] | None = None,
+    ) -> None:
         loop = asyncio.get_running_loop()
         while chunk := await reader.read(CHUNK):
             received = loop.time()
@@ -143,6 +154,8 @@ class FaultProxy:
             if self.blackholed:
                 link.torn = True
                 continue
+            if tap is not None:
+                tap.append(chunk)
             writer.write(chunk)
             await writer.drain()
         if writer.can_write_eof():

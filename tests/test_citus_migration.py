@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import pytest
 from pglast import ast, parse_sql
+from pglast.enums import TransactionStmtKind
 from sqlalchemy.engine import make_url
 
 from db.engine import READ_TABLES, make_engine
@@ -152,10 +153,36 @@ def string(node: ast.Node | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+# What db/citus.sql sets for its own transaction before the calls (README, "Beyond one database").
+CITUS_SETTINGS = {
+    # with the coordinator in Citus's metadata, tables referencing the reference table would
+    # otherwise become Citus local tables, which cannot then reference distributed ones
+    "citus.enable_local_reference_table_foreign_keys": "off",
+    # Citus accepts the calls in one transaction block only over one connection per node
+    "citus.multi_shard_modify_mode": "sequential",
+}
+
+
+def test_the_citus_calls_run_in_one_transaction_that_applies_whole_or_not_at_all() -> None:
+    extension, begin, *middle, commit = parse_sql(CITUS.read_text(encoding="utf-8"))
+    assert isinstance(extension.stmt, ast.CreateExtensionStmt)
+    assert isinstance(begin.stmt, ast.TransactionStmt)
+    assert begin.stmt.kind == TransactionStmtKind.TRANS_STMT_BEGIN
+    assert isinstance(commit.stmt, ast.TransactionStmt)
+    assert commit.stmt.kind == TransactionStmtKind.TRANS_STMT_COMMIT
+    settings = [raw.stmt for raw in middle if isinstance(raw.stmt, ast.VariableSetStmt)]
+    # first thing in the transaction, and for the transaction only
+    assert [raw.stmt for raw in middle[: len(settings)]] == settings
+    assert all(setting.is_local for setting in settings)
+    assert {str(s.name): string(s.args[0]) for s in settings if s.args} == CITUS_SETTINGS
+    assert all(isinstance(raw.stmt, ast.SelectStmt) for raw in middle[len(settings) :])
+
+
 def test_the_citus_calls_distribute_every_contract_table_by_tenant_id_in_one_colocation_group() -> None:
     extension, *rest = parse_sql(CITUS.read_text(encoding="utf-8"))
     assert isinstance(extension.stmt, ast.CreateExtensionStmt)
     assert extension.stmt.extname == "citus"
+    rest = [raw for raw in rest if isinstance(raw.stmt, ast.SelectStmt)]  # the calls, in the transaction
     calls = [citus_call(raw.stmt) for raw in rest if raw.stmt is not None]
     assert len(calls) == len(rest)
     # tenants on every node; the tables the gateway reads distributed by tenant_id

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import struct
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -24,7 +25,7 @@ import db.filters
 import db.queries
 from db.engine import READ_TABLES, RoleError, grant_reader, init_db, make_engine, row_security_gaps
 from db.filters import SessionFilter, SessionOrder
-from db.reader import TENANT_SETTING, TenantReader
+from db.reader import TENANT_SETTING, TenantReader, begin_script
 from db.tables import metadata, sessions
 from gateway import cli
 from gateway.app import create_app
@@ -32,15 +33,15 @@ from tests.conftest import (
     POSTGRES_URL,
     administer,
     as_role,
-    audited,
     create_postgres_database,
     create_reader_role,
     drop_postgres_database,
     drop_role,
     http_client,
-    is_tenant_setting,
+    recording,
 )
 from tests.dataset import ALPHA, BETA
+from tests.faultproxy import FaultProxy
 from tests.helpers import gql
 
 if TYPE_CHECKING:
@@ -230,23 +231,45 @@ async def _in_thread(fn: Any, *args: Any) -> Any:
     return await asyncio.to_thread(fn, *args)
 
 
-async def test_each_request_sets_its_tenant_once_before_its_first_read(settings: Settings) -> None:
-    sent: list[tuple[str, Any]] = []
-    async with audited(settings) as application, http_client(application) as client:
+def frontend_messages(chunk: bytes) -> list[tuple[bytes, bytes]]:
+    """The PostgreSQL protocol messages of one chunk a client sent: (type, body) each."""
+    found = []
+    while chunk:
+        kind, (length,) = chunk[:1], struct.unpack("!i", chunk[1:5])
+        found.append((kind, chunk[5 : 1 + length]))
+        chunk = chunk[1 + length :]
+    return found
 
-        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-            sent.append((statement, parameters))
 
-        event.listen(application.state.engine.sync_engine, "before_cursor_execute", record)
-        data = await gql(
-            client, "{ sessions(first: 3) { totalCount edges { node { id user { displayName } } } } }", tenant=BETA
-        )
-        event.remove(application.state.engine.sync_engine, "before_cursor_execute", record)
+async def test_each_request_opens_its_transaction_and_sets_its_tenant_in_one_round_trip(settings: Settings) -> None:
+    # given: the app on one pooled connection, through a proxy that sees every byte it sends
+    server = make_url(settings.database_url)
+    proxy = FaultProxy(server.host or "127.0.0.1", server.port or 5432)
+    await proxy.start()
+    through_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    sent: list[str] = []
+    try:
+        application = create_app(dataclasses.replace(settings, database_url=through_proxy, pool_size=1))
+        async with LifespanManager(application), http_client(application) as client:
+            query = "{ sessions(first: 3) { totalCount edges { node { id user { displayName } } } } }"
+            await gql(client, query, tenant=ALPHA)  # the connection is open, its statements prepared
+            proxy.sent.clear()
+            with recording(application) as sent:
+                data = await gql(client, query, tenant=BETA)
+            writes = list(proxy.sent)
+    finally:
+        await proxy.close()
     assert data["sessions"]["totalCount"] > 0
-    assert is_tenant_setting(sent[0][0])
-    assert tuple(sent[0][1]) == (BETA,)
-    assert sum(is_tenant_setting(statement) for statement, _ in sent) == 1
-    assert len(sent) == 4  # the setting, the page, the count, the users
+    # then: the request's first write, before any read, is one simple-protocol message that begins
+    # the read-only transaction and sets the tenant
+    assert frontend_messages(writes[0]) == [(b"Q", begin_script(BETA, citus=False).encode() + b"\x00")]
+    assert b"BEGIN" not in b"".join(writes[1:-1])
+    assert b"set_config" not in b"".join(writes)
+    # each read is one more round trip (its statement was prepared by the first request), and the
+    # last write ends the transaction
+    assert len(sent) == 3  # the page, the count, the users
+    assert len(writes) == 1 + len(sent) + 1
+    assert frontend_messages(writes[-1]) == [(b"Q", b"ROLLBACK\x00")]
 
 
 async def test_through_the_api_a_list_that_forgot_its_tenant_filter_still_shows_one_tenant(
@@ -376,3 +399,72 @@ async def test_init_db_by_a_role_that_is_no_superuser_makes_the_duration_key_wit
     finally:
         await drop_postgres_database(url)
         await drop_role(role)
+
+
+# --- The tenant setting's literal, and connections left mid-transaction -----------------------------
+
+AWKWARD_TENANTS = ["o'brien", "a'; SET LOCAL x.y = 'z", "back\\slash'", "\\'; --", "$$dollar$$", "проверка ☃", "  "]
+
+
+@pytest.mark.parametrize("tenant", AWKWARD_TENANTS)
+async def test_any_tenant_id_is_set_as_it_is_and_never_read_as_sql(reader_engine: AsyncEngine, tenant: str) -> None:
+    reader = TenantReader(reader_engine, tenant)
+    try:
+        [row] = await reader.rows(
+            text(f"SELECT current_setting('{TENANT_SETTING}', true) AS tenant, current_setting('x.y', true) AS x")
+        )
+    finally:
+        await reader.close()
+    assert row.tenant == tenant
+    assert row.x in {None, ""}
+
+
+async def test_a_tenant_id_holding_a_nul_is_refused_before_any_connection_is_taken(reader_engine: AsyncEngine) -> None:
+    reader = TenantReader(reader_engine, "al\x00pha")
+    with pytest.raises(ValueError, match="NUL"):
+        await reader.rows(select(sessions.c.id).limit(1))
+    await reader.close()
+    assert reader_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def backend_pid(engine: AsyncEngine) -> tuple[int, bool]:
+    """The pid of the connection the pool hands out next, and whether it is inside a transaction."""
+    async with engine.connect() as conn:
+        pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        return int(pid), bool(driver.is_in_transaction())
+
+
+async def test_a_connection_given_back_inside_a_transaction_is_discarded_at_checkout(
+    reader_engine: AsyncEngine,
+) -> None:
+    # given: the pool's one connection goes back still inside a transaction, a tenant set in it
+    async with reader_engine.connect() as conn:
+        first = await conn.scalar(text("SELECT pg_backend_pid()"))
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.execute(f"BEGIN; SET LOCAL {TENANT_SETTING} = 'alpha'")
+    # when: a request takes a connection
+    pid, in_transaction = await backend_pid(reader_engine)
+    # then: a new one, outside any transaction
+    assert pid != first
+    assert not in_transaction
+
+
+async def test_a_request_cancelled_halfway_discards_its_connection(reader_engine: AsyncEngine) -> None:
+    # given: a request's statement is running on the pool's one connection
+    reader = TenantReader(reader_engine, ALPHA)
+    [before] = await reader.rows(text("SELECT pg_backend_pid() AS pid"))
+    running = asyncio.create_task(reader.rows(text("SELECT pg_sleep(30) AS slept")))
+    await asyncio.sleep(0.2)
+    # when: the request is cancelled (its budget spent, its client gone) and ends
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    async with asyncio.timeout(5):
+        await reader.close()
+    # then: the next request reads on another connection, outside any transaction
+    pid, in_transaction = await backend_pid(reader_engine)
+    assert pid != before.pid
+    assert not in_transaction

@@ -98,6 +98,7 @@ query Parts($filter: SessionFilter) {
 # What init-db adds, as /readyz and the start-up warning name it: none of it is on the contract's tables.
 STORAGE_ONLY_MISSING = [
     "function gw_duration_key",
+    "function gw_canary_tenant",
     "index gw_sessions_started",
     "index gw_sessions_completed_key",
     "index gw_sessions_duration_key",
@@ -293,11 +294,15 @@ async def test_the_inline_duration_key_equals_gw_duration_key_at_every_edge(owne
 
 # --- What is missing: said once at start, and by /readyz -------------------------------------
 
+# What /readyz says of the tenant-setting canary (tests/test_canary.py): nothing to prove without policies.
+CANARY = {"sqlite": "skipped: SQLite has no row-level security", "postgresql": "passed"}
+NO_CANARY = "skipped: no function gw_canary_tenant (no init-db: no policies to prove)"
 
-async def test_readyz_lists_nothing_missing_on_a_database_init_db_made(client: httpx.AsyncClient) -> None:
+
+async def test_readyz_lists_nothing_missing_on_a_database_init_db_made(client: httpx.AsyncClient, backend: str) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "missing": []}
+    assert response.json() == {"status": "ready", "missing": [], "canary": CANARY[backend]}
 
 
 @needs_postgresql
@@ -314,7 +319,7 @@ async def test_readyz_and_the_start_up_warning_name_what_init_db_would_add(
             first = await http.get("/readyz")
             again = await http.get("/readyz")
         assert first.status_code == 200
-        assert first.json() == {"status": "ready", "missing": STORAGE_ONLY_MISSING}
+        assert first.json() == {"status": "ready", "missing": STORAGE_ONLY_MISSING, "canary": NO_CANARY}
         assert again.json() == first.json()
         # once, naming each missing object and the command that adds them
         assert len(warnings) == 1, warnings
@@ -333,7 +338,11 @@ async def test_readyz_names_an_index_missing_on_sqlite(tmp_path: Path) -> None:
     async with LifespanManager(application), await_client(application) as http:
         response = await http.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "missing": ["index gw_sessions_task", "index gw_tasks_source"]}
+    assert response.json() == {
+        "status": "ready",
+        "missing": ["index gw_sessions_task", "index gw_tasks_source"],
+        "canary": CANARY["sqlite"],
+    }
 
 
 async def test_readyz_says_what_is_missing_once_the_database_that_was_away_at_start_answers(tmp_path: Path) -> None:
@@ -348,4 +357,8 @@ async def test_readyz_says_what_is_missing_once_the_database_that_was_away_at_st
             conn.execute("DROP INDEX gw_sessions_role_started")
         response = await http.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "missing": ["index gw_sessions_role_started"]}
+    assert response.json() == {
+        "status": "ready",
+        "missing": ["index gw_sessions_role_started"],
+        "canary": CANARY["sqlite"],
+    }
