@@ -31,6 +31,7 @@ from tests.conftest import (
     drop_role,
     http_client,
     load,
+    needs_init_db,
 )
 from tests.dataset import ALPHA, DATA
 from tests.helpers import SECRET, post
@@ -100,6 +101,7 @@ def settings_for(url: str) -> Settings:
 @needs_postgresql
 @on_postgresql
 @pytest.mark.parametrize("role", ["reader", "owner"])
+@needs_init_db
 async def test_the_canary_passes_on_the_suites_database_as_the_reader_and_as_the_owner(
     database_url: str, owner_url: str, role: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -27,6 +27,7 @@ from db.tables import metadata
 from tests import factories as f
 from tests.conftest import (
     POSTGRES_URL,
+    STORAGE_SQL,
     as_role,
     audited,
     create_postgres_database,
@@ -36,6 +37,7 @@ from tests.conftest import (
     http_client,
     insert,
     load,
+    run_script,
 )
 from tests.dataset import ALPHA, BETA, DATA, DELTA, Dataset
 from tests.helpers import SESSION_NODE, WHOLE_REPORT, post
@@ -53,7 +55,7 @@ CITUS = ROOT / "db" / "citus.sql"
 README = ROOT / "README.md"
 # A copy of the storage contract travels with the tests; where the shared original sits beside the
 # checkout, the copy is checked against it.
-STORAGE = Path(__file__).resolve().parent / "contract" / "storage.sql"
+STORAGE = STORAGE_SQL
 SHARED_STORAGE = ROOT.parent / "shared" / "contract" / "storage.sql"
 
 EPSILON = "epsilon"  # on the migrated database: alpha's rows again, every id the same
@@ -93,15 +95,6 @@ WHERE connamespace = current_schema()::regnamespace AND contype IN ('p', 'u', 'f
 
 def libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def run_script(url: str, sql: str) -> None:
-    """Run a file's statements as ``psql -f`` does, transaction control included."""
-    conn = await asyncpg.connect(libpq_url(url))
-    try:
-        await conn.execute(sql)  # no arguments: the simple protocol, several statements at once
-    finally:
-        await conn.close()
 
 
 async def keys_of(url: str) -> set[tuple[str, str]]:

@@ -38,6 +38,7 @@ from tests.conftest import (
     drop_postgres_database,
     drop_role,
     http_client,
+    needs_init_db,
     recording,
 )
 from tests.dataset import ALPHA, BETA
@@ -56,6 +57,7 @@ pytestmark = [
         POSTGRES_URL is None, reason="row-level security is PostgreSQL's: set GATEWAY_TEST_POSTGRES_URL"
     ),
     pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+    needs_init_db,
 ]
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import event, func, select
 import db.filters
 from db.expressions import AutoName
 from db.tables import sessions, tasks
-from tests.conftest import POSTGRES_URL, audited, http_client
+from tests.conftest import POSTGRES_URL, audited, http_client, needs_init_db
 from tests.dataset import ALPHA, BETA, DELTA
 from tests.helpers import SESSION_NODE, gql
 from tests.routing import DISTRIBUTED, NotRoutable, routed_tenant, shape
@@ -318,6 +318,7 @@ async def test_every_statement_the_gateway_sends_routes_to_the_requests_tenant_a
 
 @needs_postgresql
 @on_postgresql
+@needs_init_db
 async def test_a_subquery_that_forgets_its_tenant_is_caught_though_row_security_hides_the_slip(
     settings: Settings, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

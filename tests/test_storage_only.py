@@ -39,13 +39,13 @@ from tests.conftest import (
     drop_postgres_database,
     drop_role,
     http_client,
-    insert,
     load,
+    load_storage_only,
+    needs_init_db,
     recording,
 )
 from tests.dataset import ALPHA, BETA, DATA, DELTA, Dataset
 from tests.helpers import SECRET, SESSION_NODE, WHOLE_REPORT, post
-from tests.test_citus_migration import STORAGE, run_script
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -126,8 +126,7 @@ async def storage_only() -> AsyncIterator[str]:
     """A PostgreSQL database made from storage.sql alone and filled with the suite's dataset; its owner's URL."""
     url = await create_postgres_database()
     try:
-        await run_script(url, STORAGE.read_text(encoding="utf-8"))
-        await insert(url, DATA)  # no init-db: no function, index, policy or row-level security
+        await load_storage_only(url)  # no init-db: no function, index, policy or row-level security
         yield url
     finally:
         await drop_postgres_database(url)
@@ -238,6 +237,7 @@ async def test_the_detail_is_the_same_on_the_storage_contract_alone(
 
 @needs_postgresql
 @on_postgresql
+@needs_init_db
 async def test_duration_desc_calls_gw_duration_key_only_where_the_database_has_it(
     app: Starlette, client: httpx.AsyncClient, gateways: Gateways
 ) -> None:
@@ -259,6 +259,7 @@ def await_client(app: Starlette) -> httpx.AsyncClient:
 
 @needs_postgresql
 @on_postgresql
+@needs_init_db
 async def test_the_inline_duration_key_equals_gw_duration_key_at_every_edge(owner_url: str) -> None:
     """The fallback is the function's body: the same key for every value, infinite and out-of-Int spans too."""
     values = (
@@ -299,6 +300,7 @@ CANARY = {"sqlite": "skipped: SQLite has no row-level security", "postgresql": "
 NO_CANARY = "skipped: no function gw_canary_tenant (no init-db: no policies to prove)"
 
 
+@needs_init_db
 async def test_readyz_lists_nothing_missing_on_a_database_init_db_made(client: httpx.AsyncClient, backend: str) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
