@@ -42,6 +42,22 @@ POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL")
 STORAGE_ONLY = os.environ.get("GATEWAY_TEST_STORAGE_ONLY") == "1"
 BACKENDS = (["postgresql"] if STORAGE_ONLY else ["sqlite", "postgresql"]) if POSTGRES_URL else ["sqlite"]
 STORAGE_SQL = Path(__file__).resolve().parent / "contract" / "storage.sql"
+
+
+def shared_contract(name: str) -> Path:
+    """The shared original of a contract file the tests carry a copy of (``../shared/contract/``).
+
+    A checkout on its own has none beside it, and the check skips; CI (``CI`` set) lays it beside
+    every checkout, so there its absence fails the run instead of hiding a stale copy.
+    """
+    path = Path(__file__).resolve().parent.parent.parent / "shared" / "contract" / name
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run beside the shared contract, and {path.name} is not there")
+        pytest.skip(f"the shared {name} is not beside this checkout")
+    return path
+
+
 # A test of what init-db adds (policies, the canary, indexes) on the suite's own database, which
 # the storage-contract run leaves without them: that run has nothing for it to check.
 needs_init_db = pytest.mark.skipif(STORAGE_ONLY, reason="checks init-db's objects on the suite's database")

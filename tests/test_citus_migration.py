@@ -38,6 +38,7 @@ from tests.conftest import (
     insert,
     load,
     run_script,
+    shared_contract,
 )
 from tests.dataset import ALPHA, BETA, DATA, DELTA, Dataset
 from tests.helpers import SESSION_NODE, WHOLE_REPORT, post
@@ -56,7 +57,6 @@ README = ROOT / "README.md"
 # A copy of the storage contract travels with the tests; where the shared original sits beside the
 # checkout, the copy is checked against it.
 STORAGE = STORAGE_SQL
-SHARED_STORAGE = ROOT.parent / "shared" / "contract" / "storage.sql"
 
 EPSILON = "epsilon"  # on the migrated database: alpha's rows again, every id the same
 NOW = datetime(2026, 11, 24, 9, 41, 7, tzinfo=UTC)  # a-04 has been in progress since 08:00
@@ -207,9 +207,7 @@ def test_the_readme_shows_the_citus_calls_of_db_citus_sql() -> None:
 
 
 def test_the_storage_contract_copy_is_current() -> None:
-    if not SHARED_STORAGE.is_file():
-        pytest.skip("the shared storage contract is not beside this checkout")
-    assert STORAGE.read_text(encoding="utf-8") == SHARED_STORAGE.read_text(encoding="utf-8")
+    assert STORAGE.read_text(encoding="utf-8") == shared_contract("storage.sql").read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
