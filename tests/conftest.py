@@ -26,6 +26,7 @@ from db.engine import CANARY_FUNCTION_PROBE, CANARY_TENANT_PROBE, grant_reader, 
 from db.tables import metadata
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.observability import current
 from resolvers.naming import MediaSettings
 from tests.dataset import DATA
 from tests.helpers import SECRET
@@ -220,16 +221,36 @@ def recording(app: Starlette) -> Iterator[list[str]]:
         event.remove(sync_engine, "before_cursor_execute", record)
 
 
+def binds_tenant(statement: str, parameters: Any, tenant: str) -> bool:
+    """Whether ``statement`` names ``tenant_id`` and binds ``tenant`` among its parameters' values."""
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    values = [v for row in rows for v in (row.values() if isinstance(row, dict) else row or ())]
+    return "tenant_id" in statement and tenant in values
+
+
 @contextlib.asynccontextmanager
 async def audited(settings: Settings) -> AsyncIterator[Starlette]:
     """The app, running; on the way out, an audit of every statement it sent."""
     application = create_app(settings)
+    unbound: list[str] = []
+
+    def bound_to_the_request(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        # A request's read names tenant_id and binds the request's own tenant among its values:
+        # ``tenant_id = tenant_id`` or a tenant taken from elsewhere does not pass.
+        record = current.get()
+        if record is None or record.tenant is None:
+            return  # the app's own reads (readiness, the canary), outside any request
+        if not binds_tenant(statement, parameters, record.tenant):
+            unbound.append(statement)
+
     async with LifespanManager(application):
+        event.listen(application.state.engine.sync_engine, "before_cursor_execute", bound_to_the_request)
         with recording(application) as sent:
             yield application
     unscoped = [s for s in sent if "tenant_id" not in s and s != READINESS_PROBE and s not in CANARY_PROBES]
     assert sent, "the audit saw no statement: is the listener attached?"
     assert not unscoped, f"statements without a tenant filter: {unscoped}"
+    assert not unbound, f"statements of a request that do not bind its tenant: {unbound}"
 
 
 @contextlib.asynccontextmanager

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from tests import oracle
+from tests.conftest import binds_tenant
 from tests.helpers import gql, gql_error
 
 EVERYTHING = """
@@ -68,3 +71,25 @@ async def test_a_tenant_with_no_data_sees_an_empty_world(client: httpx.AsyncClie
         "sessions": {"totalCount": 0, "edges": []},
         "sessionsReport": {"totalCount": 0, "averageScore": None},
     }
+
+
+@pytest.mark.parametrize(
+    ("statement", "parameters", "bound"),
+    [
+        ("SELECT id FROM sessions WHERE sessions.tenant_id = $1", ("alpha",), True),
+        ("SELECT id FROM sessions WHERE sessions.tenant_id = ?", ("alpha",), True),
+        ("SELECT id FROM sessions WHERE sessions.tenant_id = %(t)s", {"t": "alpha"}, True),
+        ("SELECT id FROM sessions WHERE sessions.tenant_id IN (?, ?)", [("alpha", "beta")], True),
+        # names the column but compares it with itself: every tenant's rows
+        ("SELECT id FROM sessions WHERE sessions.tenant_id = sessions.tenant_id", (), False),
+        # binds a tenant, but not the request's
+        ("SELECT id FROM sessions WHERE sessions.tenant_id = $1", ("beta",), False),
+        ("SELECT id FROM sessions WHERE sessions.id = $1", ("alpha",), False),
+    ],
+)
+def test_the_suites_audit_requires_each_read_to_bind_the_requests_tenant(
+    statement: str,
+    parameters: Any,
+    bound: bool,  # noqa: FBT001
+) -> None:
+    assert binds_tenant(statement, parameters, "alpha") is bound
