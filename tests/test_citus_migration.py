@@ -42,6 +42,7 @@ from tests.conftest import (
 )
 from tests.dataset import ALPHA, BETA, DATA, DELTA, Dataset
 from tests.helpers import SESSION_NODE, WHOLE_REPORT, post
+from tests.readme import block_after
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 TENANT_KEYS = ROOT / "db" / "tenant_keys.sql"
 CITUS = ROOT / "db" / "citus.sql"
-README = ROOT / "README.md"
 # A copy of the storage contract travels with the tests; where the shared original sits beside the
 # checkout, the copy is checked against it.
 STORAGE = STORAGE_SQL
@@ -146,7 +146,7 @@ def string(node: ast.Node | None) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-# What db/citus.sql sets for its own transaction before the calls (README, "Beyond one database").
+# What db/citus.sql sets for its own transaction before the calls (docs/operations.md, "Beyond one database: Citus").
 CITUS_SETTINGS = {
     # with the coordinator in Citus's metadata, tables referencing the reference table would
     # otherwise become Citus local tables, which cannot then reference distributed ones
@@ -200,10 +200,11 @@ def test_the_citus_calls_distribute_every_contract_table_by_tenant_id_in_one_col
 
 
 def test_the_readme_shows_the_citus_calls_of_db_citus_sql() -> None:
-    text = README.read_text(encoding="utf-8")
-    bullet = text[text.index("**Beyond one database: Citus.**") :]
-    block = bullet[bullet.index("```sql") + len("```sql") : bullet.index("```", bullet.index("```sql") + 1)]
-    assert parse_sql(block) == parse_sql(CITUS.read_text(encoding="utf-8"))
+    # the operators' page, in its section on Citus
+    block = block_after("## Beyond one database: Citus")
+    assert block.page == ROOT / "docs" / "operations.md"
+    assert block.language == "sql"
+    assert parse_sql(block.code) == parse_sql(CITUS.read_text(encoding="utf-8"))
 
 
 def test_the_storage_contract_copy_is_current() -> None:

@@ -418,7 +418,7 @@ def snippet_id(language: str, code: str) -> str:
     return "-".join([language, *libraries[:1]])
 
 
-# The README's JavaScript and Python blocks: the persisted-query snippets.
+# The JavaScript and Python blocks of docs/clients.md: the persisted-query snippets.
 SNIPPETS = {
     snippet_id(block.language, block.code): (block.language, block.code)
     for block in blocks()

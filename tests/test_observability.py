@@ -16,7 +16,7 @@ from gateway import observability
 from tests.conftest import TEST_REQUEST_ID
 from tests.dataset import ALPHA
 from tests.helpers import token_for
-from tests.readme import README
+from tests.readme import text_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -130,8 +130,8 @@ async def test_one_json_line_per_request_with_its_id_tenant_operation_and_statem
     }
     assert 0 < line["duration_ms"] < 10_000
     assert token not in access.text
-    # the README's example line has these fields, in this order
-    [shown] = re.findall(r"`(\{\"request_id\".*?\})`", README.read_text(encoding="utf-8"))
+    # the operators' page's example line has these fields, in this order
+    [shown] = re.findall(r"`(\{\"request_id\".*?\})`", text_of("docs/operations.md"))
     assert list(json.loads(shown)) == list(line)
 
 

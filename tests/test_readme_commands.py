@@ -1,9 +1,9 @@
-"""The README's shell and SQL blocks for PostgreSQL, run as written against a database of their own.
+"""The shell and SQL blocks for PostgreSQL (docs/operations.md), run as written against a database of their own.
 
-What the README leaves to the reader is replaced, each replacement listed where it is made: its
+What the page leaves to the reader is replaced, each replacement listed where it is made: its
 placeholders (the host ``db.internal``, passwords and secrets written ``...``), the port (each
 ``serve`` here listens on a free one of 127.0.0.1) and the size of the seed. A block that no longer
-holds a placeholder fails the test, so the README and these runs cannot drift apart. The blocks run
+holds a placeholder fails the test, so the page and these runs cannot drift apart. The blocks run
 in bash with ``set -euo pipefail``, from the repository's root, where ``.venv/bin`` is.
 """
 
@@ -39,16 +39,16 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
-pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="the README's PostgreSQL commands need PostgreSQL")
+pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="the documented PostgreSQL commands need PostgreSQL")
 
 SECRET = "a-secret-for-the-readme-commands-long-enough"
-SEED_SESSIONS = 200  # the README seeds 100,000 per tenant: the same command, smaller
+SEED_SESSIONS = 200  # the page seeds 100,000 per tenant: the same command, smaller
 
 
 def filled_in(code: str, replacements: dict[str, str]) -> str:
-    """``code`` with each placeholder replaced; every one must still be in the README."""
+    """``code`` with each placeholder replaced; every one must still be in the page."""
     for placeholder, value in replacements.items():
-        assert placeholder in code, f"the README's block no longer holds {placeholder!r}:\n{code}"
+        assert placeholder in code, f"the page's block no longer holds {placeholder!r}:\n{code}"
         code = code.replace(placeholder, value)
     return code
 
@@ -172,7 +172,7 @@ async def test_the_readmes_select_only_role_serves_behind_row_level_security(
             for tenant in ("alpha", "beta"):
                 assert ask(base, tenant)["totalCount"] == counts[tenant]
             log = (tmp_path / "block.log").read_text()
-        # the role the README creates is one the wall holds: no start-up warning
+        # the role the page creates is one the wall holds: no start-up warning
         assert f"role {role} may now SELECT the tables the gateway reads" in log, log
         assert "row-level security does not protect" not in log, log
     finally:
