@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 BIG_TENANT = "acme"
 # The role the gateway under test connects as: it owns nothing and may only SELECT, so every read
-# goes through row-level security, as in production (README, "Row-level security").
+# goes through row-level security, as in production (docs/operations.md, "Row-level security and the gateway's role").
 READER_ROLE = "gw_bench_reader"
 SMALL_TENANT_SESSIONS = 10_000
 SMALL_TENANTS = ("northwind", "globex")
@@ -76,7 +76,7 @@ async def _recreate(server_url: str, name: str) -> None:
     try:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            # A UTF-8 collation: search lower-cases with Unicode rules (see the README).
+            # A UTF-8 collation: search lower-cases with Unicode rules (see docs/clients.md).
             await conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
     finally:
         await admin.dispose()

@@ -6,7 +6,7 @@
 -- gw_canary_tenant() answers the tenant_id of one live session, read as the function's owner (the
 -- tables' owner, not subject to the policies), or NULL when there is none. The gateway then reads,
 -- as its own role and exactly as a request does, one live session of that tenant: no row means the
--- policies do not see the setting, and the gateway is not ready (README, "Row-level security").
+-- policies do not see the setting, and the gateway is not ready (docs/operations.md, "Row-level security and the gateway's role").
 -- Only the role `init-db --grant-select-to ROLE` names may call it: it tells one tenant's id.
 CREATE OR REPLACE FUNCTION gw_canary_tenant()
 RETURNS text

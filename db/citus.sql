@@ -1,4 +1,4 @@
--- Step 2 of moving to Citus (README, Deployment), on the coordinator, once db/tenant_keys.sql has
+-- Step 2 of moving to Citus (docs/operations.md, Citus), on the coordinator, once db/tenant_keys.sql has
 -- run: tenants copied to every node, and the tenant's tables distributed by tenant_id into one
 -- co-location group, each after the tables its foreign keys reference. A tenant's rows then all
 -- live on one shard of each table, on the same node.

@@ -8,7 +8,7 @@
 --
 -- Policies are for SELECT only. Superusers, roles with BYPASSRLS and the tables' owner (the
 -- pipeline, which writes them) are not subject to them; the gateway connects as a role that
--- owns nothing and may only SELECT (`init-db --grant-select-to ROLE`, README "Security").
+-- owns nothing and may only SELECT (`init-db --grant-select-to ROLE`, docs/operations.md).
 
 ALTER TABLE users ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS gateway_tenant_isolation ON users;

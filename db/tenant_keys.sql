@@ -1,4 +1,4 @@
--- Step 1 of moving to Citus (README, Deployment): the storage contract's keys, made per tenant.
+-- Step 1 of moving to Citus (docs/operations.md, Citus): the storage contract's keys, made per tenant.
 --
 -- Plain PostgreSQL, for the pipeline (the tables' owner) to run on its database as it is:
 --   psql -v ON_ERROR_STOP=1 -f db/tenant_keys.sql
