@@ -1,7 +1,9 @@
 """GraphiQL served by the gateway itself: its page and the few files the page loads, nothing from a CDN.
 
 The files are the builds that ``graphiql/package-lock.json`` pins, installed into ``graphiql/node_modules``
-by ``npm ci`` (``make install`` runs it), plus ``graphiql/boot.js``, which starts GraphiQL. The page asks
+by ``npm ci`` (``make install`` runs it), plus ``graphiql/boot.js``, which starts GraphiQL. A built wheel
+carries them inside the package (``gateway/graphiql_files``, laid out as under ``graphiql/``: see
+``setup.py``), and an installed gateway serves them from there; a source tree serves ``graphiql/``. The page asks
 for them by relative URL (so it works behind a path prefix too), and its Content-Security-Policy lets
 the browser load and call nothing but this server. Without those files the page says how to install them;
 the API answers either way.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +30,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gateway.graphiql")
 
 # graphiql/ beside the gateway package: package.json, package-lock.json, boot.js and, once installed, node_modules.
-ROOT = Path(__file__).resolve().parents[1] / "graphiql"
+SOURCE_ROOT = Path(__file__).resolve().parents[1] / "graphiql"
+
+
+def _root() -> Path:
+    """Where GraphiQL's files are: inside the installed package when a wheel put them there, else the source tree."""
+    packaged = resources.files("gateway") / "graphiql_files"
+    return packaged if isinstance(packaged, Path) and packaged.is_dir() else SOURCE_ROOT
+
+
+ROOT = _root()
 
 # Everything the page loads, by the name it asks for, and the file under ROOT that answers it: an
 # allow-list, so nothing else in node_modules is ever served.

@@ -56,14 +56,16 @@ def sessions_of(base: str, token: str) -> httpx.Response:
 
 
 @contextlib.contextmanager
-def running_demo(tmp_path: Path, sessions: int, log_name: str = "demo.log") -> Iterator[tuple[str, str, Path]]:
-    """``sessions-gateway demo`` in ``tmp_path`` on a free port: its base URL, the token it printed, its log."""
+def running_demo(
+    tmp_path: Path, sessions: int, log_name: str = "demo.log", script: Path = SCRIPT
+) -> Iterator[tuple[str, str, Path]]:
+    """``script demo`` (sessions-gateway) in ``tmp_path`` on a free port: its base URL, the token printed, its log."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / log_name
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-            [str(SCRIPT), "demo", "--port", str(port), "--sessions", str(sessions)],
+            [str(script), "demo", "--port", str(port), "--sessions", str(sessions)],
             env=cli_env(),
             cwd=tmp_path,
             stdout=log,

@@ -97,6 +97,11 @@ def test_graphiql_loads_from_the_gateway_alone_and_runs_a_typed_query(
     chromium: Path, demo: tuple[str, str, Path]
 ) -> None:
     base, token, database = demo
+    check_graphiql_in_chromium(chromium, base, token, database)
+
+
+def check_graphiql_in_chromium(chromium: Path, base: str, token: str, database: Path) -> None:
+    """GraphiQL at ``base`` loads from the gateway alone, holds ``token`` and runs a typed query on ``database``."""
     requests: list[Request] = []
     problems: list[str] = []
 
