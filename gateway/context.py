@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
@@ -14,7 +14,14 @@ from loaders import Loaders
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from resolvers.naming import MediaSettings
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """Where recordings live: ``base_url`` + storage key, optionally signed for ``ttl``."""
+
+    base_url: str | None = None
+    signing_key: bytes | None = field(default=None, repr=False)
+    ttl: timedelta = timedelta(hours=1)
 
 
 def clock() -> datetime:

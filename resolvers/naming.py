@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import quote, urlencode
+
+from gateway.context import MediaSettings
 
 _MICROS = 1_000_000
 
@@ -53,15 +55,6 @@ class RecordingStatus(Enum):
     UPLOADING = "uploading"
     EXPIRED = "expired"
     NOT_CAPTURED = "not_captured"
-
-
-@dataclass(frozen=True, slots=True)
-class MediaSettings:
-    """Where recordings live: ``base_url`` + storage key, optionally signed for ``ttl``."""
-
-    base_url: str | None = None
-    signing_key: bytes | None = field(default=None, repr=False)
-    ttl: timedelta = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from graphql import ExecutionResult, GraphQLError, validate
 from strawberry.extensions import ParserCache, SchemaExtension
 
-from gateway import observability
-from resolvers import compiled
+from schema import compiled
 from schema.limits import refusals
 
 if TYPE_CHECKING:
@@ -18,8 +17,8 @@ if TYPE_CHECKING:
 
     from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
 
-    from gateway.config import Limits
-    from resolvers.compiled import PlanCache
+    from schema.compiled import PlanCache
+    from schema.limits import Limits
 
 plans_log = logging.getLogger("gateway.plans")
 
@@ -140,18 +139,4 @@ class CompiledPlans(SchemaExtension):
                 f" ({reason})" if reason else "",
                 extra={"execution_path": path, "fallback_reason": reason},
             )
-        yield
-
-
-class OperationNames(SchemaExtension):
-    """Tells the request's record (``gateway/observability.py``) which operation runs.
-
-    The name a client sent, or else the one of the document's single operation, as Strawberry
-    resolved it.
-    """
-
-    def on_execute(self) -> Iterator[None]:
-        record = observability.current.get()
-        if record is not None:
-            record.operation = self.execution_context.operation_name
         yield

@@ -26,7 +26,7 @@ from db.engine import CANARY_FUNCTION_PROBE, CANARY_TENANT_PROBE, grant_reader, 
 from db.tables import metadata
 from gateway.app import create_app
 from gateway.config import Settings
-from resolvers.naming import MediaSettings
+from gateway.context import MediaSettings
 from tests.dataset import DATA
 from tests.helpers import SECRET
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from gateway.context import MediaSettings
 from resolvers.naming import (
-    MediaSettings,
     RecordingStatus,
     RecordingView,
     display_name,
