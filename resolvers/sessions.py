@@ -13,7 +13,7 @@ from resolvers.inputs import check_id
 from resolvers.pagination import CursorCodec, page_request
 
 if TYPE_CHECKING:
-    from db.filters import SessionFilter, SessionOrder
+    from db.filters import ListOrder, SessionCriteria
     from db.queries import ReportPart, ReportTotals
     from db.reader import Record
     from gateway.context import Context
@@ -40,7 +40,7 @@ class Page:
     has_previous_page: bool
     start_cursor: str | None
     end_cursor: str | None
-    filter_: SessionFilter
+    filter_: SessionCriteria
 
     @property
     def rows(self) -> list[Record]:
@@ -50,8 +50,8 @@ class Page:
 async def list_sessions(
     ctx: Context,
     *,
-    filter_: SessionFilter,
-    order: SessionOrder,
+    filter_: SessionCriteria,
+    order: ListOrder,
     first: int | None,
     after: str | None,
     last: int | None,
@@ -85,7 +85,7 @@ async def list_sessions(
     )
 
 
-async def count_sessions(ctx: Context, filter_: SessionFilter) -> int:
+async def count_sessions(ctx: Context, filter_: SessionCriteria) -> int:
     """All the caller's sessions matching ``filter_``, not just one page."""
     return await queries.count_sessions(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_)
 
@@ -95,7 +95,7 @@ async def get_session(ctx: Context, session_id: str) -> Record | None:
     return await queries.session_by_id(ctx.db, tenant_id=ctx.tenant_id, session_id=check_id(session_id, "id"))
 
 
-async def sessions_report(ctx: Context, *, filter_: SessionFilter, parts: frozenset[ReportPart]) -> ReportTotals:
+async def sessions_report(ctx: Context, *, filter_: SessionCriteria, parts: frozenset[ReportPart]) -> ReportTotals:
     """The aggregates in ``parts``: one statement (one more for the score deciles), or none without parts.
 
     The report's fields with arguments read when resolved (``resolvers/report.py``).

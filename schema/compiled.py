@@ -41,7 +41,7 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
 from strawberry.types.arguments import convert_arguments
 
-from db.filters import SessionOrder as Order
+from db.filters import ListOrder
 from db.queries import ReportPart
 from gateway.errors import BadUserInput, is_database_failure
 from resolvers import report as report_reads
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from graphql import DirectiveNode, DocumentNode, GraphQLSchema
     from graphql.execution.values import VariableValues
 
-    from db.filters import SessionFilter
+    from db.filters import SessionCriteria
     from db.queries import GroupTotals, ReportTotals
     from db.reader import Record
     from gateway.context import Context
@@ -330,7 +330,7 @@ class Runner:
         page: Page = await session_reads.list_sessions(
             ctx,
             filter_=to_filter(args["filter_"]),
-            order=Order[args["order_by"].name],
+            order=ListOrder[args["order_by"].name],
             first=args["first"],
             after=args["after"],
             last=args["last"],
@@ -401,7 +401,7 @@ class Runner:
         return out
 
     async def read_report(
-        self, sel: Selected, filter_: SessionFilter
+        self, sel: Selected, filter_: SessionCriteria
     ) -> tuple[ReportTotals, dict[str, list[GroupTotals]], list[FieldError]]:
         """The report's totals and its parts with arguments (by response key), their statements all at once.
 
@@ -468,7 +468,7 @@ _ROLE_COUNT: dict[str, Getter] = {"role": lambda p: p[0], "count": lambda p: _in
 
 # The report's fields with arguments, each one statement of its own: what reads it, given the
 # request, the report's filter and the field's arguments (checked by the callee before it reads).
-_GROUPED: dict[str, Callable[[Context, SessionFilter, dict[str, Any]], Awaitable[list[GroupTotals]]]] = {
+_GROUPED: dict[str, Callable[[Context, SessionCriteria, dict[str, Any]], Awaitable[list[GroupTotals]]]] = {
     "timeline": lambda ctx, f, a: report_reads.timeline(
         ctx, filter_=f, period=str(a["bucket"].value), time_zone=a["time_zone"]
     ),

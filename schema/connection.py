@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from db.filters import SessionFilter
+from db.filters import SessionCriteria
 from gateway.context import Info
 from resolvers import sessions as session_reads
 from resolvers.sessions import Page, PageEdge
@@ -36,7 +36,7 @@ class SessionEdge:
 class SessionConnection:
     edges: list[SessionEdge]
     page_info: PageInfo
-    filter_: strawberry.Private[SessionFilter]
+    filter_: strawberry.Private[SessionCriteria]
 
     @classmethod
     def of(cls, page: Page) -> SessionConnection:

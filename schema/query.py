@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from db.filters import SessionOrder as Order
+from db.filters import ListOrder
 from gateway.context import Info
 from resolvers import sessions as session_reads
 from resolvers.selection import selected_subfields
@@ -41,7 +41,7 @@ class Query:
         page = await session_reads.list_sessions(
             info.context,
             filter_=to_filter(filter_),
-            order=Order[order_by.name],
+            order=ListOrder[order_by.name],
             first=first,
             after=after,
             last=last,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import strawberry
 
-from db.filters import SessionFilter
+from db.filters import SessionCriteria
 from db.queries import DECILES, GroupTotals, ReportPart, ReportTotals
 from gateway.context import Info
 from gateway.errors import BadUserInput
@@ -150,7 +150,7 @@ def report_parts(field_names: Iterable[str]) -> frozenset[ReportPart]:
 )
 class SessionsReport:
     totals: strawberry.Private[ReportTotals]
-    filter_: strawberry.Private[SessionFilter]
+    filter_: strawberry.Private[SessionCriteria]
 
     @strawberry.field
     def total_count(self) -> int:

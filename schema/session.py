@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 import strawberry
 
 from gateway.context import Info
-from resolvers.naming import display_name, duration_seconds, media_url, recording_view
+from resolvers.derived import display_name, duration_seconds
+from resolvers.media import media_url, recording_view
 from schema.enums import RecordingStatus, SessionRole, SessionStatus
 
 if TYPE_CHECKING:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from graphql import GraphQLFloat, GraphQLInt
 
-from resolvers.naming import display_name, duration_seconds, media_url, recording_view
+from resolvers.derived import display_name, duration_seconds
+from resolvers.media import media_url, recording_view
 from schema.enums import SessionRole, SessionStatus
 from schema.scalars import serialize_datetime
 

@@ -56,7 +56,7 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
         # resolvers building Strawberry objects
         ("resolvers/sessions.py", "import schema.session", "layers"),
         # the request context reading a setting from a resolver module
-        ("gateway/context.py", "import resolvers.naming", "layers"),
+        ("gateway/context.py", "import resolvers.media", "layers"),
         ("gateway/errors.py", "import gateway.app", "wiring"),
         ("loaders/base.py", "import gateway.context", "layers"),
         ("db/reader.py", "import loaders", "layers"),
