@@ -18,7 +18,6 @@ executor does, rather than computing the report twice.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ from resolvers import report as report_reads
 from resolvers import sessions as session_reads
 from schema import writers
 from schema.inputs import to_filter
+from schema.lru import Lru
 from schema.report import report_parts, score_deciles, total_seconds_within_int
 from schema.writers import Related
 
@@ -211,8 +211,7 @@ class PlanCache:
     """A bounded LRU of plans by (document text, operation name), shared by every request."""
 
     def __init__(self, maxsize: int = MAX_PLANS) -> None:
-        self.maxsize = maxsize
-        self._plans: OrderedDict[tuple[str, str | None], Plan | Unsupported] = OrderedDict()
+        self._plans: Lru[tuple[str, str | None], Plan | Unsupported] = Lru(maxsize)
 
     def get(self, schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None) -> Plan:
         key = (query, operation_name)
@@ -222,11 +221,7 @@ class PlanCache:
                 plan = Plan.compile(schema, document, operation_name)
             except Unsupported as exc:
                 plan = exc
-            self._plans[key] = plan
-            if len(self._plans) > self.maxsize:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
+            self._plans.put(key, plan)
         if isinstance(plan, Unsupported):
             raise plan
         return plan

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from graphql import ExecutionResult, GraphQLError, validate
@@ -11,6 +10,7 @@ from strawberry.extensions import ParserCache, SchemaExtension
 
 from schema import compiled
 from schema.limits import refusals
+from schema.lru import Lru
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -74,8 +74,7 @@ class ValidationResults:
     """
 
     def __init__(self, maxsize: int = 256) -> None:
-        self.maxsize = maxsize
-        self._errors: OrderedDict[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = OrderedDict()
+        self._errors: Lru[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = Lru(maxsize)
 
     def validate(
         self,
@@ -89,11 +88,7 @@ class ValidationResults:
         errors = self._errors.get(key)
         if errors is None:
             errors = refusals(document, limits) or validate(schema, document, rules)
-            self._errors[key] = errors
-            if len(self._errors) > self.maxsize:
-                self._errors.popitem(last=False)
-        else:
-            self._errors.move_to_end(key)
+            self._errors.put(key, errors)
         return errors
 
 
