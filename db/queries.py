@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.expression import ColumnElement
 
     from db.reader import TenantReader
+    from db.rows import (
+        PageRow,
+        ProcedureCountRow,
+        ProcedureRow,
+        RecordingRow,
+        SessionRow,
+        SummaryRow,
+        TaskRow,
+        UserRow,
+    )
 
 SESSION_COLUMNS = (
     sessions.c.id,
@@ -88,7 +98,7 @@ async def page_sessions(
     before: Position | None,
     limit: int,
     from_end: bool,
-) -> list[Record]:
+) -> list[PageRow]:
     """Up to ``limit`` sessions strictly between ``after`` and ``before``, in ``order``.
 
     ``from_end`` takes them from the end of that range (for ``last``); rows come back in
@@ -107,7 +117,7 @@ async def count_sessions(db: TenantReader, *, tenant_id: str, filter_: SessionCr
     return int(rows[0][0])
 
 
-async def session_by_id(db: TenantReader, *, tenant_id: str, session_id: str) -> Record | None:
+async def session_by_id(db: TenantReader, *, tenant_id: str, session_id: str) -> SessionRow | None:
     stmt = select(*SESSION_COLUMNS).where(
         sessions.c.tenant_id == tenant_id,
         sessions.c.id == session_id,
@@ -169,31 +179,35 @@ async def _batch(db: TenantReader, name: str, *, tenant_id: str, keys: Sequence[
     return await db.rows(_keyed(name, db.dialect), {"tenant_id": tenant_id, "keys": list(keys)})
 
 
-async def users_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
+async def users_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[UserRow]:
     return await _batch(db, "users", tenant_id=tenant_id, keys=ids)
 
 
-async def tasks_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
+async def tasks_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[TaskRow]:
     return await _batch(db, "tasks", tenant_id=tenant_id, keys=ids)
 
 
-async def procedures_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def procedures_by_session_ids(
+    db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]
+) -> list[ProcedureRow]:
     """Ordered by (session_id, position)."""
     return await _batch(db, "procedures", tenant_id=tenant_id, keys=session_ids)
 
 
 async def procedure_counts_by_session_ids(
     db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]
-) -> list[Record]:
+) -> list[ProcedureCountRow]:
     """``(session_id, n)`` for each session that has procedures."""
     return await _batch(db, "procedure_counts", tenant_id=tenant_id, keys=session_ids)
 
 
-async def recordings_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def recordings_by_session_ids(
+    db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]
+) -> list[RecordingRow]:
     return await _batch(db, "recordings", tenant_id=tenant_id, keys=session_ids)
 
 
-async def summaries_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def summaries_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[SummaryRow]:
     return await _batch(db, "summaries", tenant_id=tenant_id, keys=session_ids)
 
 

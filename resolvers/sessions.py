@@ -15,7 +15,7 @@ from resolvers.pagination import CursorCodec, page_request
 if TYPE_CHECKING:
     from db.filters import ListOrder, SessionCriteria
     from db.queries import ReportPart, ReportTotals
-    from db.reader import Record
+    from db.rows import PageRow, SessionRow
     from gateway.context import Context
 
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class PageEdge:
     """One row of a page, and what its cursor encodes (encoded only when asked for)."""
 
-    row: Record
+    row: PageRow
     position: queries.Position
     codec: CursorCodec
 
@@ -43,7 +43,7 @@ class Page:
     filter_: SessionCriteria
 
     @property
-    def rows(self) -> list[Record]:
+    def rows(self) -> list[PageRow]:
         return [edge.row for edge in self.edges]
 
 
@@ -90,7 +90,7 @@ async def count_sessions(ctx: Context, filter_: SessionCriteria) -> int:
     return await queries.count_sessions(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_)
 
 
-async def get_session(ctx: Context, session_id: str) -> Record | None:
+async def get_session(ctx: Context, session_id: str) -> SessionRow | None:
     """One session of the caller's tenant; ``None`` for missing, erased and foreign alike."""
     return await queries.session_by_id(ctx.db, tenant_id=ctx.tenant_id, session_id=check_id(session_id, "id"))
 

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from db.filters import SessionCriteria
     from db.queries import GroupTotals, ReportTotals
-    from db.reader import Record
+    from db.rows import SessionRow
     from gateway.context import Context
     from resolvers.sessions import Page
 
@@ -234,7 +234,7 @@ def _unique(values: Iterable[str | None]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v is not None]
 
 
-async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -> Related:
+async def fetch_related(ctx: Context, rows: Sequence[SessionRow], names: set[str]) -> Related:
     """Every relation ``names`` (Session field names) need, for all ``rows``: one batch each, concurrently."""
     loaders = ctx.loaders
     session_ids = [row.id for row in rows]
