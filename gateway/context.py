@@ -1,4 +1,8 @@
-"""The per-request GraphQL context, and the ``Info`` alias resolvers annotate with."""
+"""The per-request GraphQL context, the media settings it carries, and the ``Info`` alias resolvers annotate with.
+
+Shared by every layer that runs a request (schema, resolvers): it imports only the loaders and the
+reader below it, never the wiring (``gateway/app.py``, ``config.py``, ...) that builds it.
+"""
 
 from __future__ import annotations
 
