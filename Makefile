@@ -45,6 +45,7 @@ soak: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) graphiql/node_modules sessions-demo.db sessions-demo.db-wal sessions-demo.db-shm sessions-demo.secret

@@ -1,6 +1,6 @@
 """SQL expressions that differ by dialect, compiled for SQLite and PostgreSQL.
 
-Most are the SQL twin of a rule in ``resolvers/naming.py``; tests hold the two to the same answers.
+Most are the SQL twin of a rule in ``resolvers/derived.py``; tests hold the two to the same answers.
 The report's timeline and orderings add ``PeriodStart`` and ``CodePointOrder``.
 """
 

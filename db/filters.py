@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionFilter:
+class SessionCriteria:
     """What the caller asked to see; ``None`` fields do not filter. Values are storage values."""
 
     status: str | None = None
@@ -40,7 +40,7 @@ class SessionFilter:
         return out
 
 
-class SessionOrder(Enum):
+class ListOrder(Enum):
     """Orders of the sessions list; every one breaks ties by id in the same direction."""
 
     STARTED_AT_DESC = "started_at_desc"
@@ -50,7 +50,7 @@ class SessionOrder(Enum):
 
     @property
     def descending(self) -> bool:
-        return self is not SessionOrder.STARTED_AT_ASC
+        return self is not ListOrder.STARTED_AT_ASC
 
     @property
     def key(self) -> ColumnElement[Any]:
@@ -73,18 +73,16 @@ def displayed_duration(now: datetime) -> ColumnElement[int]:
     )
 
 
-ORDER_KEYS: dict[SessionOrder, ColumnElement[Any]] = {
-    SessionOrder.STARTED_AT_DESC: sessions.c.started_at,
-    SessionOrder.STARTED_AT_ASC: sessions.c.started_at,
+ORDER_KEYS: dict[ListOrder, ColumnElement[Any]] = {
+    ListOrder.STARTED_AT_DESC: sessions.c.started_at,
+    ListOrder.STARTED_AT_ASC: sessions.c.started_at,
     # CASE, not COALESCE: PostgreSQL deems COALESCE leaky, and under row-level security a keyset
     # condition that is not leakproof cannot seek the index (see DurationKey).
     # Parenthesized: an index expression that is not a function call must be.
-    SessionOrder.COMPLETED_AT_DESC: Grouping(
+    ListOrder.COMPLETED_AT_DESC: Grouping(
         case((sessions.c.completed_at.is_(None), MinTimestamp()), else_=sessions.c.completed_at)
     ),
-    SessionOrder.DURATION_DESC: DurationKey(
-        sessions.c.duration_seconds, sessions.c.started_at, sessions.c.completed_at
-    ),
+    ListOrder.DURATION_DESC: DurationKey(sessions.c.duration_seconds, sessions.c.started_at, sessions.c.completed_at),
 }
 
 
@@ -98,7 +96,7 @@ def displayed_name(tenant_id: str) -> ColumnElement[str]:
     return func.coalesce(func.nullif(sessions.c.name, ""), title, AutoName(sessions.c.started_at))
 
 
-def session_where(tenant_id: str, f: SessionFilter) -> list[ColumnElement[bool]]:
+def session_where(tenant_id: str, f: SessionCriteria) -> list[ColumnElement[bool]]:
     """WHERE clauses for the sessions of one tenant matching ``f``; erased sessions never match."""
     clauses: list[ColumnElement[bool]] = [
         sessions.c.tenant_id == tenant_id,
@@ -122,7 +120,7 @@ def session_where(tenant_id: str, f: SessionFilter) -> list[ColumnElement[bool]]
     return clauses
 
 
-def seek(order: SessionOrder, key: Any, session_id: str, *, after: bool) -> ColumnElement[bool]:
+def seek(order: ListOrder, key: Any, session_id: str, *, after: bool) -> ColumnElement[bool]:
     """Rows strictly after (or before) the position ``(key, id)`` in ``order``: the keyset condition.
 
     The row comparison is exact; the redundant bound on the key alone lets SQLite seek an index on
@@ -136,6 +134,6 @@ def seek(order: SessionOrder, key: Any, session_id: str, *, after: bool) -> Colu
     return and_(order.key >= bound, row > position)
 
 
-def keyset_order(order: SessionOrder, *, reverse: bool) -> list[ColumnElement[Any]]:
+def keyset_order(order: ListOrder, *, reverse: bool) -> list[ColumnElement[Any]]:
     descending = order.descending != reverse
     return [c.desc() if descending else c.asc() for c in (order.key, sessions.c.id)]

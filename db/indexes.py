@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Index
 
-from db.filters import ORDER_KEYS, SessionOrder
+from db.filters import ORDER_KEYS, ListOrder
 from db.tables import procedures, recordings, session_summaries, sessions, tasks
 
 _LIVE = sessions.c.deleted_at.is_(None)
@@ -26,13 +26,13 @@ GATEWAY_INDEXES: tuple[Index, ...] = (
     _live(
         "gw_sessions_completed_key",
         sessions.c.tenant_id,
-        ORDER_KEYS[SessionOrder.COMPLETED_AT_DESC],
+        ORDER_KEYS[ListOrder.COMPLETED_AT_DESC],
         sessions.c.id,
     ),
     _live(
         "gw_sessions_duration_key",
         sessions.c.tenant_id,
-        ORDER_KEYS[SessionOrder.DURATION_DESC],
+        ORDER_KEYS[ListOrder.DURATION_DESC],
         sessions.c.id,
     ),
     # The dashboard's two filters, each with the default order.

@@ -16,7 +16,7 @@ from sqlalchemy import ARRAY, Dialect, Text, and_, any_, bindparam, case, func, 
 from sqlalchemy.types import TypeDecorator
 
 from db.expressions import CodePointOrder, PeriodStart
-from db.filters import SessionFilter, SessionOrder, displayed_duration, keyset_order, seek, session_where
+from db.filters import ListOrder, SessionCriteria, displayed_duration, keyset_order, seek, session_where
 from db.reader import Record
 from db.tables import procedures, recordings, session_summaries, sessions, tasks, users
 
@@ -28,6 +28,16 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.expression import ColumnElement
 
     from db.reader import TenantReader
+    from db.rows import (
+        PageRow,
+        ProcedureCountRow,
+        ProcedureRow,
+        RecordingRow,
+        SessionRow,
+        SummaryRow,
+        TaskRow,
+        UserRow,
+    )
 
 SESSION_COLUMNS = (
     sessions.c.id,
@@ -57,8 +67,8 @@ class Position:
 def page_statement(
     *,
     tenant_id: str,
-    filter_: SessionFilter,
-    order: SessionOrder,
+    filter_: SessionCriteria,
+    order: ListOrder,
     after: Position | None,
     before: Position | None,
     limit: int,
@@ -82,13 +92,13 @@ async def page_sessions(
     db: TenantReader,
     *,
     tenant_id: str,
-    filter_: SessionFilter,
-    order: SessionOrder,
+    filter_: SessionCriteria,
+    order: ListOrder,
     after: Position | None,
     before: Position | None,
     limit: int,
     from_end: bool,
-) -> list[Record]:
+) -> list[PageRow]:
     """Up to ``limit`` sessions strictly between ``after`` and ``before``, in ``order``.
 
     ``from_end`` takes them from the end of that range (for ``last``); rows come back in
@@ -101,13 +111,13 @@ async def page_sessions(
     return list(reversed(rows)) if from_end else rows
 
 
-async def count_sessions(db: TenantReader, *, tenant_id: str, filter_: SessionFilter) -> int:
+async def count_sessions(db: TenantReader, *, tenant_id: str, filter_: SessionCriteria) -> int:
     stmt = select(func.count()).select_from(sessions).where(*session_where(tenant_id, filter_))
     rows = await db.rows(stmt)
     return int(rows[0][0])
 
 
-async def session_by_id(db: TenantReader, *, tenant_id: str, session_id: str) -> Record | None:
+async def session_by_id(db: TenantReader, *, tenant_id: str, session_id: str) -> SessionRow | None:
     stmt = select(*SESSION_COLUMNS).where(
         sessions.c.tenant_id == tenant_id,
         sessions.c.id == session_id,
@@ -169,31 +179,35 @@ async def _batch(db: TenantReader, name: str, *, tenant_id: str, keys: Sequence[
     return await db.rows(_keyed(name, db.dialect), {"tenant_id": tenant_id, "keys": list(keys)})
 
 
-async def users_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
+async def users_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[UserRow]:
     return await _batch(db, "users", tenant_id=tenant_id, keys=ids)
 
 
-async def tasks_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[Record]:
+async def tasks_by_ids(db: TenantReader, *, tenant_id: str, ids: Sequence[str]) -> list[TaskRow]:
     return await _batch(db, "tasks", tenant_id=tenant_id, keys=ids)
 
 
-async def procedures_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def procedures_by_session_ids(
+    db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]
+) -> list[ProcedureRow]:
     """Ordered by (session_id, position)."""
     return await _batch(db, "procedures", tenant_id=tenant_id, keys=session_ids)
 
 
 async def procedure_counts_by_session_ids(
     db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]
-) -> list[Record]:
+) -> list[ProcedureCountRow]:
     """``(session_id, n)`` for each session that has procedures."""
     return await _batch(db, "procedure_counts", tenant_id=tenant_id, keys=session_ids)
 
 
-async def recordings_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def recordings_by_session_ids(
+    db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]
+) -> list[RecordingRow]:
     return await _batch(db, "recordings", tenant_id=tenant_id, keys=session_ids)
 
 
-async def summaries_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[Record]:
+async def summaries_by_session_ids(db: TenantReader, *, tenant_id: str, session_ids: Sequence[str]) -> list[SummaryRow]:
     return await _batch(db, "summaries", tenant_id=tenant_id, keys=session_ids)
 
 
@@ -234,7 +248,7 @@ async def report(
     db: TenantReader,
     *,
     tenant_id: str,
-    filter_: SessionFilter,
+    filter_: SessionCriteria,
     now: datetime,
     parts: frozenset[ReportPart] = frozenset(ReportPart),
 ) -> ReportTotals:
@@ -258,7 +272,7 @@ async def report(
 
 
 async def _report_row(
-    db: TenantReader, tenant_id: str, filter_: SessionFilter, now: datetime, parts: frozenset[ReportPart]
+    db: TenantReader, tenant_id: str, filter_: SessionCriteria, now: datetime, parts: frozenset[ReportPart]
 ) -> dict[str, Any]:
     """The one row of the report statement, by column label; empty without ``parts``."""
     if not parts:
@@ -310,7 +324,7 @@ def _over_matched(
     return _matched_rows_of(table, tenant_id, where, aggregate).correlate(None).scalar_subquery()
 
 
-async def _score_deciles(db: TenantReader, tenant_id: str, filter_: SessionFilter) -> tuple[int, ...]:
+async def _score_deciles(db: TenantReader, tenant_id: str, filter_: SessionCriteria) -> tuple[int, ...]:
     """How many matching sessions have a score in each of ``DECILES``."""
     score = session_summaries.c.score
     decile = case((score >= DECILES[-1][0], len(DECILES) - 1), else_=score // 10)
@@ -350,7 +364,7 @@ class GroupTotals:
 
 
 def _grouped(
-    tenant_id: str, filter_: SessionFilter, key: ColumnElement[Any], *, source: FromClause = sessions
+    tenant_id: str, filter_: SessionCriteria, key: ColumnElement[Any], *, source: FromClause = sessions
 ) -> tuple[Select[Any], ColumnElement[Any], ColumnElement[Any]]:
     """One row per value of ``key`` over the matching sessions, with a ``GroupTotals``' columns.
 
@@ -385,7 +399,7 @@ def _group_totals(row: Record, key: Any) -> GroupTotals:
 
 
 async def timeline(
-    db: TenantReader, *, tenant_id: str, filter_: SessionFilter, period: str, zone: str, limit: int
+    db: TenantReader, *, tenant_id: str, filter_: SessionCriteria, period: str, zone: str, limit: int
 ) -> list[GroupTotals]:
     """The matching sessions per ``period`` (one of ``PERIODS``) of their start in ``zone``, oldest first.
 
@@ -399,7 +413,13 @@ async def timeline(
 
 
 async def _ranked(
-    db: TenantReader, *, tenant_id: str, filter_: SessionFilter, key: ColumnElement[Any], source: FromClause, limit: int
+    db: TenantReader,
+    *,
+    tenant_id: str,
+    filter_: SessionCriteria,
+    key: ColumnElement[Any],
+    source: FromClause,
+    limit: int,
 ) -> list[GroupTotals]:
     """The ``limit`` largest groups: most sessions first, ties by key in code-point order, a null key last."""
     if limit <= 0:
@@ -409,13 +429,15 @@ async def _ranked(
     return [_group_totals(row, row.key) for row in await db.rows(stmt)]
 
 
-async def totals_by_user(db: TenantReader, *, tenant_id: str, filter_: SessionFilter, limit: int) -> list[GroupTotals]:
+async def totals_by_user(
+    db: TenantReader, *, tenant_id: str, filter_: SessionCriteria, limit: int
+) -> list[GroupTotals]:
     """The matching sessions per user who ran them (keys: user ids), most sessions first."""
     return await _ranked(db, tenant_id=tenant_id, filter_=filter_, key=sessions.c.user_id, source=sessions, limit=limit)
 
 
 async def totals_by_task_source(
-    db: TenantReader, *, tenant_id: str, filter_: SessionFilter, limit: int
+    db: TenantReader, *, tenant_id: str, filter_: SessionCriteria, limit: int
 ) -> list[GroupTotals]:
     """The matching sessions per linked task's source (keys; ``None`` without a task), most sessions first."""
     # An alias: the filter's own subqueries on tasks (search, taskSource) must not correlate with it.

@@ -47,7 +47,8 @@ Record: TypeAlias = Any
 """A fetched row: a named tuple of the selected columns.
 
 SQLAlchemy's ``Row`` reads a column by attribute name about fifteen times slower than a named
-tuple does, and a page of sessions is read field by field.
+tuple does, and a page of sessions is read field by field. The queries' rows are typed by the
+protocols of ``db/rows.py``; ``Record`` stays for the report's aggregate rows, read in ``db/queries.py``.
 """
 
 

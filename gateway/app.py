@@ -17,7 +17,7 @@ from starlette.routing import Route
 from db.engine import INIT_DB_COMMAND, make_engine, missing_objects, row_security_gaps
 from gateway.config import Settings
 from gateway.graphiql import graphiql_routes
-from gateway.observability import metrics_routes, observe_engine
+from gateway.observability import OperationNames, metrics_routes, observe_engine
 from gateway.readiness import Canary
 from gateway.view import GraphQLView
 from schema.build import build_schema
@@ -124,6 +124,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         compiled_plans=settings.compiled_plans,
         introspection=settings.introspection,
         tracing=None if tracing is None else tracing.extension,
+        observers=[OperationNames],
     )
     view = GraphQLView(schema, settings)
 

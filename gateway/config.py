@@ -15,7 +15,8 @@ from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
 from db.engine import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_MS, UnsupportedDatabaseURL, check_url
-from resolvers.naming import MediaSettings
+from gateway.context import MediaSettings
+from schema.limits import Limits
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
 MAX_PORT = 65_535
@@ -38,21 +39,6 @@ def public_key_algorithm(pem: str) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return "ES256"
     raise SettingsError("GATEWAY_JWT_PUBLIC_KEY must be an RSA or a P-256 EC public key")
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Query limits enforced before any database read (``QUERY_TOO_COMPLEX``)."""
-
-    max_depth: int = 10
-    max_aliases: int = 30
-    max_tokens: int = 2000
-    # Fields once every fragment spread is written out, checked before validation (schema/limits.py).
-    max_fields: int = 500
-    # Objects a query may make the gateway write, estimated before any read (schema/cost.py).
-    max_cost: int = 10_000
-    # A JSON body larger than this is refused unread (a 2,000-token query with variables fits easily).
-    max_body_bytes: int = 65_536
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,13 @@
-"""The per-request GraphQL context, and the ``Info`` alias resolvers annotate with."""
+"""The per-request GraphQL context, the media settings it carries, and the ``Info`` alias resolvers annotate with.
+
+Shared by every layer that runs a request (schema, resolvers): it imports only the loaders and the
+reader below it, never the wiring (``gateway/app.py``, ``config.py``, ...) that builds it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
@@ -14,7 +18,14 @@ from loaders import Loaders
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from resolvers.naming import MediaSettings
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """Where recordings live: ``base_url`` + storage key, optionally signed for ``ttl``."""
+
+    base_url: str | None = None
+    signing_key: bytes | None = field(default=None, repr=False)
+    ttl: timedelta = timedelta(hours=1)
 
 
 def clock() -> datetime:

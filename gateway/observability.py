@@ -36,8 +36,11 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from sqlalchemy import event
 from starlette.responses import Response
 from starlette.routing import Route
+from strawberry.extensions import SchemaExtension
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.requests import Request
 
@@ -203,3 +206,17 @@ def share_metrics_between_workers(workers: int) -> None:
     """
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sessions-gateway-metrics-")
+
+
+class OperationNames(SchemaExtension):
+    """Tells the request's record which operation runs (added to the schema by ``gateway/app.py``).
+
+    The name a client sent, or else the one of the document's single operation, as Strawberry
+    resolved it.
+    """
+
+    def on_execute(self) -> Iterator[None]:
+        record = current.get()
+        if record is not None:
+            record.operation = self.execution_context.operation_name
+        yield

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from schema.lru import Lru
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,8 +65,8 @@ class PersistedQueries:
         self.registered = dict(registered or {})
         self.only_registered = only_registered
         self.cache_characters = cache_characters
-        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
-        self._cached_characters = 0
+        # Texts sent with their hash, by (tenant, hash): at most cache_characters of them.
+        self._cache: Lru[tuple[str, str], str] = Lru(cache_characters, weight=len)
 
     def resolve(self, data: GraphQLRequestData, tenant_id: str) -> GraphQLRequestData:
         """``data`` with its query text, or a ``PersistedQueryError``."""
@@ -88,30 +89,15 @@ class PersistedQueries:
                     raise PersistedQueryError(
                         "This gateway runs registered operations only: this one is not.", "PERSISTED_QUERY_NOT_IN_LIST"
                     )
-                self._remember((tenant_id, digest), data.query)
+                self._cache.put((tenant_id, digest), data.query)
             return data
         query = self.registered.get(digest)
         if query is None and not self.only_registered:
-            query = self._recall((tenant_id, digest))
+            query = self._cache.get((tenant_id, digest))
         if query is None:
             code = "PERSISTED_QUERY_NOT_IN_LIST" if self.only_registered else "PERSISTED_QUERY_NOT_FOUND"
             raise PersistedQueryError("PersistedQueryNotFound", code)
         return replace(data, query=query)
-
-    def _recall(self, key: tuple[str, str]) -> str | None:
-        query = self._cache.get(key)
-        if query is not None:
-            self._cache.move_to_end(key)
-        return query
-
-    def _remember(self, key: tuple[str, str], query: str) -> None:
-        if key in self._cache or len(query) > self.cache_characters:
-            return
-        self._cache[key] = query
-        self._cached_characters += len(query)
-        while self._cached_characters > self.cache_characters:
-            _, dropped = self._cache.popitem(last=False)
-            self._cached_characters -= len(dropped)
 
 
 def _digest(persisted: object) -> str:

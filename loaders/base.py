@@ -9,9 +9,10 @@ from aiodataloader import DataLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from db.reader import Record, TenantReader
+    from db.reader import TenantReader
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # Bounds the IN (...) list of one statement; a page holds at most 100 sessions.
 MAX_BATCH = 500
@@ -32,15 +33,15 @@ class TenantLoader(DataLoader[str, T]):
         self.tenant_id = tenant_id
 
 
-class RowByKeyLoader(TenantLoader["Record | None"]):
+class RowByKeyLoader(TenantLoader[R | None]):
     """One row per key, found by the row's ``key_column``; ``None`` where there is none."""
 
     key_column: ClassVar[str]
 
-    async def fetch(self, keys: Sequence[str]) -> Sequence[Record]:
+    async def fetch(self, keys: Sequence[str]) -> Sequence[R]:
         raise NotImplementedError
 
-    async def batch_load_fn(self, keys: list[str]) -> list[Record | None]:
+    async def batch_load_fn(self, keys: list[str]) -> list[R | None]:
         rows = await self.fetch(keys)
         by_key = {getattr(row, self.key_column): row for row in rows}
         return [by_key.get(key) for key in keys]

@@ -7,15 +7,15 @@ from db import queries
 from loaders.base import TenantLoader
 
 if TYPE_CHECKING:
-    from db.reader import Record
+    from db.rows import ProcedureRow
 
 
-class ProceduresBySessionIdLoader(TenantLoader["list[Record]"]):
+class ProceduresBySessionIdLoader(TenantLoader["list[ProcedureRow]"]):
     """A session's procedures ordered by position; ``[]`` for a session with none."""
 
-    async def batch_load_fn(self, keys: list[str]) -> list[list[Record]]:
+    async def batch_load_fn(self, keys: list[str]) -> list[list[ProcedureRow]]:
         rows = await queries.procedures_by_session_ids(self.db, tenant_id=self.tenant_id, session_ids=keys)
-        by_session: defaultdict[str, list[Record]] = defaultdict(list)
+        by_session: defaultdict[str, list[ProcedureRow]] = defaultdict(list)
         for row in rows:  # already ordered by (session_id, position)
             by_session[row.session_id].append(row)
         return [by_session.get(key, []) for key in keys]

@@ -8,13 +8,13 @@ from loaders.base import RowByKeyLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from db.reader import Record
+    from db.rows import RecordingRow
 
 
-class RecordingBySessionIdLoader(RowByKeyLoader):
+class RecordingBySessionIdLoader(RowByKeyLoader["RecordingRow"]):
     """The session's recording row; ``None`` where no recording was committed."""
 
     key_column = "session_id"
 
-    async def fetch(self, keys: Sequence[str]) -> Sequence[Record]:
+    async def fetch(self, keys: Sequence[str]) -> Sequence[RecordingRow]:
         return await queries.recordings_by_session_ids(self.db, tenant_id=self.tenant_id, session_ids=keys)

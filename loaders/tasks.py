@@ -8,11 +8,11 @@ from loaders.base import RowByKeyLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from db.reader import Record
+    from db.rows import TaskRow
 
 
-class TaskByIdLoader(RowByKeyLoader):
+class TaskByIdLoader(RowByKeyLoader["TaskRow"]):
     key_column = "id"
 
-    async def fetch(self, keys: Sequence[str]) -> Sequence[Record]:
+    async def fetch(self, keys: Sequence[str]) -> Sequence[TaskRow]:
         return await queries.tasks_by_ids(self.db, tenant_id=self.tenant_id, ids=keys)

@@ -8,11 +8,11 @@ from loaders.base import RowByKeyLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from db.reader import Record
+    from db.rows import UserRow
 
 
-class UserByIdLoader(RowByKeyLoader):
+class UserByIdLoader(RowByKeyLoader["UserRow"]):
     key_column = "id"
 
-    async def fetch(self, keys: Sequence[str]) -> Sequence[Record]:
+    async def fetch(self, keys: Sequence[str]) -> Sequence[UserRow]:
         return await queries.users_by_ids(self.db, tenant_id=self.tenant_id, ids=keys)

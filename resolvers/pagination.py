@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from db.filters import SessionOrder
+from db.filters import ListOrder
 from db.queries import Position
 from gateway.errors import BadUserInput
 
 if TYPE_CHECKING:
-    from db.filters import SessionFilter
+    from db.filters import SessionCriteria
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -53,8 +53,8 @@ class CursorCodec:
 
     key: bytes
     tenant_id: str
-    order: SessionOrder
-    filter_: SessionFilter
+    order: ListOrder
+    filter_: SessionCriteria
     # Keyed BLAKE2b (a MAC by design) with the scope already fed in: each cursor adds its payload.
     _scoped: Any = field(init=False, repr=False, compare=False)
 
@@ -90,7 +90,7 @@ class CursorCodec:
             raise BadUserInput(INVALID_CURSOR) from exc
 
     def _parse_key(self, key: Any) -> Any:
-        if self.order is SessionOrder.DURATION_DESC:
+        if self.order is ListOrder.DURATION_DESC:
             if isinstance(key, bool):
                 raise TypeError
             return _require(key, int)

@@ -17,7 +17,7 @@ from db.queries import GroupTotals
 from gateway.errors import BadUserInput
 
 if TYPE_CHECKING:
-    from db.filters import SessionFilter
+    from db.filters import SessionCriteria
     from gateway.context import Context
 
 MAX_TIMELINE_BUCKETS = 1000
@@ -63,7 +63,7 @@ def local_day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
-async def timeline(ctx: Context, *, filter_: SessionFilter, period: str, time_zone: str) -> list[GroupTotals]:
+async def timeline(ctx: Context, *, filter_: SessionCriteria, period: str, time_zone: str) -> list[GroupTotals]:
     """The matching sessions per ``period`` of their start in ``time_zone``; keys are each period's first instant.
 
     Only periods holding a session are listed, oldest first; more than ``MAX_TIMELINE_BUCKETS`` is
@@ -86,13 +86,13 @@ async def timeline(ctx: Context, *, filter_: SessionFilter, period: str, time_zo
     return [replace(group, key=local_day_start(group.key, zone)) for group in groups]
 
 
-async def by_user(ctx: Context, *, filter_: SessionFilter, first: int) -> list[GroupTotals]:
+async def by_user(ctx: Context, *, filter_: SessionCriteria, first: int) -> list[GroupTotals]:
     """The ``first`` users with the most matching sessions (keys: user ids); ties by id."""
     limit = check_breakdown_size(first, "byUser")
     return await queries.totals_by_user(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_, limit=limit)
 
 
-async def by_task_source(ctx: Context, *, filter_: SessionFilter, first: int) -> list[GroupTotals]:
+async def by_task_source(ctx: Context, *, filter_: SessionCriteria, first: int) -> list[GroupTotals]:
     """The ``first`` task sources with the most matching sessions (keys; ``None``: no task); ties by source."""
     limit = check_breakdown_size(first, "byTaskSource")
     return await queries.totals_by_task_source(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_, limit=limit)

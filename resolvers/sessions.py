@@ -1,35 +1,62 @@
-"""The sessions list (keyset pages), one session by id, and the report."""
+"""The sessions list (keyset pages), one session by id, their count, and the report's totals.
+
+Plain data up: rows and page info (``Page``), a row, totals; ``schema/`` wraps them in its types.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from db import queries
-from db.filters import SessionOrder
 from resolvers.inputs import check_id
 from resolvers.pagination import CursorCodec, page_request
-from schema.connection import PageInfo, SessionConnection, SessionEdge
-from schema.report import PART_OF_FIELD, SessionsReport
-from schema.session import Session
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from db.filters import SessionFilter
-    from db.queries import ReportPart
+    from db.filters import ListOrder, SessionCriteria
+    from db.queries import ReportPart, ReportTotals
+    from db.rows import PageRow, SessionRow
     from gateway.context import Context
+
+
+@dataclass(frozen=True, slots=True)
+class PageEdge:
+    """One row of a page, and what its cursor encodes (encoded only when asked for)."""
+
+    row: PageRow
+    position: queries.Position
+    codec: CursorCodec
+
+    def cursor_text(self) -> str:
+        return self.codec.encode(self.position)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the sessions list: its rows in order, Relay's page info, and the filter it matched."""
+
+    edges: list[PageEdge]
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+    filter_: SessionCriteria
+
+    @property
+    def rows(self) -> list[PageRow]:
+        return [edge.row for edge in self.edges]
 
 
 async def list_sessions(
     ctx: Context,
     *,
-    filter_: SessionFilter,
-    order: SessionOrder,
+    filter_: SessionCriteria,
+    order: ListOrder,
     first: int | None,
     after: str | None,
     last: int | None,
     before: str | None,
-) -> SessionConnection:
+) -> Page:
     codec = CursorCodec(key=ctx.cursor_key, tenant_id=ctx.tenant_id, order=order, filter_=filter_)
     page = page_request(codec, first=first, after=after, last=last, before=before)
     # One row more than asked tells whether there is more in the paging direction.
@@ -46,34 +73,31 @@ async def list_sessions(
     more = len(rows) > page.size
     if more:
         rows = rows[1:] if page.from_end else rows[:-1]
-    edges = [
-        SessionEdge(position=queries.Position(row.sort_key, row.id), codec=codec, node=Session(row=row)) for row in rows
-    ]
+    edges = [PageEdge(row=row, position=queries.Position(row.sort_key, row.id), codec=codec) for row in rows]
     # Relay: the side opposite the paging direction is known to have rows when a cursor bounds it.
-    page_info = PageInfo(
+    return Page(
+        edges=edges,
         has_next_page=more if not page.from_end else page.before is not None,
         has_previous_page=more if page.from_end else page.after is not None,
         start_cursor=edges[0].cursor_text() if edges else None,
         end_cursor=edges[-1].cursor_text() if edges else None,
+        filter_=filter_,
     )
-    return SessionConnection(edges=edges, page_info=page_info, filter_=filter_)
 
 
-async def get_session(ctx: Context, session_id: str) -> Session | None:
+async def count_sessions(ctx: Context, filter_: SessionCriteria) -> int:
+    """All the caller's sessions matching ``filter_``, not just one page."""
+    return await queries.count_sessions(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_)
+
+
+async def get_session(ctx: Context, session_id: str) -> SessionRow | None:
     """One session of the caller's tenant; ``None`` for missing, erased and foreign alike."""
-    row = await queries.session_by_id(ctx.db, tenant_id=ctx.tenant_id, session_id=check_id(session_id, "id"))
-    return None if row is None else Session.from_row(row)
+    return await queries.session_by_id(ctx.db, tenant_id=ctx.tenant_id, session_id=check_id(session_id, "id"))
 
 
-def report_parts(field_names: Iterable[str]) -> frozenset[ReportPart]:
-    """The aggregates the selected fields of ``SessionsReport`` need."""
-    return frozenset(PART_OF_FIELD[name] for name in field_names if name in PART_OF_FIELD)
-
-
-async def sessions_report(ctx: Context, *, filter_: SessionFilter, parts: frozenset[ReportPart]) -> SessionsReport:
+async def sessions_report(ctx: Context, *, filter_: SessionCriteria, parts: frozenset[ReportPart]) -> ReportTotals:
     """The aggregates in ``parts``: one statement (one more for the score deciles), or none without parts.
 
     The report's fields with arguments read when resolved (``resolvers/report.py``).
     """
-    totals = await queries.report(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_, now=ctx.now, parts=parts)
-    return SessionsReport(totals=totals, filter_=filter_)
+    return await queries.report(ctx.db, tenant_id=ctx.tenant_id, filter_=filter_, now=ctx.now, parts=parts)

@@ -11,15 +11,15 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
-from gateway.config import Limits
 from gateway.errors import ErrorCodes, code_in_place
-from resolvers.compiled import PlanCache
-from schema.extensions import CachedParser, CachedValidation, CompiledPlans, OperationNames, ValidationResults
+from schema.compiled import PlanCache
+from schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
+from schema.limits import Limits
 from schema.query import Query
 from schema.scalars import DateTime
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from graphql import ASTValidationRule, GraphQLError
     from strawberry.extensions import SchemaExtension
@@ -44,8 +44,13 @@ def build_schema(
     compiled_plans: bool = True,
     introspection: bool = True,
     tracing: Callable[[], SchemaExtension] | None = None,
+    observers: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
-    """The gateway's schema; ``tracing`` is the factory of a span-making extension (``gateway/tracing.py``)."""
+    """The gateway's schema; ``tracing`` is the factory of a span-making extension (``gateway/tracing.py``).
+
+    ``observers``: factories of extensions the app adds to watch each operation, run after validation and
+    before execution (``gateway/observability.py``'s ``OperationNames``).
+    """
     limits = limits or Limits()
     # Rules added to the standard ones; the validation cache is keyed by them. The query limits
     # are no rules: CachedValidation checks them first (schema/limits.py).
@@ -62,7 +67,7 @@ def build_schema(
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         partial(CachedParser, maxsize=CACHE_SIZE),
         partial(CachedValidation, validations, limits=limits),
-        OperationNames,
+        *observers,
         partial(CompiledPlans, plans),
     ]
     if tracing is not None:

@@ -1,14 +1,13 @@
-"""The Relay connection of the sessions list."""
+"""The Relay connection of the sessions list: a page of ``resolvers/sessions.py``, as GraphQL types."""
 
 from __future__ import annotations
 
 import strawberry
 
-from db import queries
-from db.filters import SessionFilter
-from db.queries import Position
+from db.filters import SessionCriteria
 from gateway.context import Info
-from resolvers.pagination import CursorCodec
+from resolvers import sessions as session_reads
+from resolvers.sessions import Page, PageEdge
 from schema.session import Session
 
 
@@ -21,7 +20,7 @@ class PageInfo:
 
 
 def _cursor(root: SessionEdge) -> str:
-    return root.cursor_text()
+    return root.edge.cursor_text()
 
 
 @strawberry.type
@@ -30,19 +29,28 @@ class SessionEdge:
 
     cursor: str = strawberry.field(resolver=_cursor, description="Opaque; a tampered cursor is a BAD_USER_INPUT error.")
     node: Session
-    position: strawberry.Private[Position]
-    codec: strawberry.Private[CursorCodec]
-
-    def cursor_text(self) -> str:
-        return self.codec.encode(self.position)
+    edge: strawberry.Private[PageEdge]
 
 
 @strawberry.type
 class SessionConnection:
     edges: list[SessionEdge]
     page_info: PageInfo
-    filter_: strawberry.Private[SessionFilter]
+    filter_: strawberry.Private[SessionCriteria]
+
+    @classmethod
+    def of(cls, page: Page) -> SessionConnection:
+        return cls(
+            edges=[SessionEdge(node=Session.from_row(edge.row), edge=edge) for edge in page.edges],
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page,
+                start_cursor=page.start_cursor,
+                end_cursor=page.end_cursor,
+            ),
+            filter_=page.filter_,
+        )
 
     @strawberry.field(description="All sessions matching the filter, not just this page. Counted only when asked for.")
     async def total_count(self, info: Info) -> int:
-        return await queries.count_sessions(info.context.db, tenant_id=info.context.tenant_id, filter_=self.filter_)
+        return await session_reads.count_sessions(info.context, self.filter_)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from graphql import ExecutionResult, GraphQLError, validate
 from strawberry.extensions import ParserCache, SchemaExtension
 
-from gateway import observability
-from resolvers import compiled
+from schema import compiled
 from schema.limits import refusals
+from schema.lru import Lru
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
 
-    from gateway.config import Limits
-    from resolvers.compiled import PlanCache
+    from schema.compiled import PlanCache
+    from schema.limits import Limits
 
 plans_log = logging.getLogger("gateway.plans")
 
@@ -75,8 +74,7 @@ class ValidationResults:
     """
 
     def __init__(self, maxsize: int = 256) -> None:
-        self.maxsize = maxsize
-        self._errors: OrderedDict[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = OrderedDict()
+        self._errors: Lru[tuple[str, tuple[type[ASTValidationRule], ...]], list[GraphQLError]] = Lru(maxsize)
 
     def validate(
         self,
@@ -90,11 +88,7 @@ class ValidationResults:
         errors = self._errors.get(key)
         if errors is None:
             errors = refusals(document, limits) or validate(schema, document, rules)
-            self._errors[key] = errors
-            if len(self._errors) > self.maxsize:
-                self._errors.popitem(last=False)
-        else:
-            self._errors.move_to_end(key)
+            self._errors.put(key, errors)
         return errors
 
 
@@ -140,18 +134,4 @@ class CompiledPlans(SchemaExtension):
                 f" ({reason})" if reason else "",
                 extra={"execution_path": path, "fallback_reason": reason},
             )
-        yield
-
-
-class OperationNames(SchemaExtension):
-    """Tells the request's record (``gateway/observability.py``) which operation runs.
-
-    The name a client sent, or else the one of the document's single operation, as Strawberry
-    resolved it.
-    """
-
-    def on_execute(self) -> Iterator[None]:
-        record = observability.current.get()
-        if record is not None:
-            record.operation = self.execution_context.operation_name
         yield

@@ -1,4 +1,4 @@
-"""The ``SessionFilter`` input, turned into the one filter object the ``db`` layer takes."""
+"""The ``SessionFilter`` input, turned into the one ``SessionCriteria`` the ``db`` layer takes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from db.filters import SessionFilter as Filter
+from db.filters import SessionCriteria
 from resolvers.inputs import MAX_ID_LENGTH, check_id, check_search, check_text
 from schema.enums import SessionRole, SessionStatus
 
@@ -29,8 +29,8 @@ class SessionFilter:
         ),
     )
 
-    def to_filter(self) -> Filter:
-        return Filter(
+    def to_filter(self) -> SessionCriteria:
+        return SessionCriteria(
             status=None if self.status is None else self.status.value,
             role=None if self.role is None else self.role.value,
             started_after=self.started_after,
@@ -43,5 +43,5 @@ class SessionFilter:
         )
 
 
-def to_filter(value: SessionFilter | None) -> Filter:
-    return Filter() if value is None else value.to_filter()
+def to_filter(value: SessionFilter | None) -> SessionCriteria:
+    return SessionCriteria() if value is None else value.to_filter()

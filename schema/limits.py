@@ -16,6 +16,7 @@ included, walks it. ``gateway/errors.py`` codes the messages ``QUERY_TOO_COMPLEX
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
@@ -28,7 +29,20 @@ if TYPE_CHECKING:
 
     from graphql import DocumentNode, SelectionSetNode
 
-    from gateway.config import Limits
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Query limits enforced before any database read (``QUERY_TOO_COMPLEX``)."""
+
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    # Fields once every fragment spread is written out, checked before validation (schema/limits.py).
+    max_fields: int = 500
+    # Objects a query may make the gateway write, estimated before any read (schema/cost.py).
+    max_cost: int = 10_000
+    # A JSON body larger than this is refused unread (a 2,000-token query with variables fits easily).
+    max_body_bytes: int = 65_536
 
 
 def refusals(document: DocumentNode, limits: Limits) -> list[GraphQLError]:

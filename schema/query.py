@@ -6,14 +6,14 @@ from typing import Annotated
 
 import strawberry
 
-from db.filters import SessionOrder as Order
+from db.filters import ListOrder
 from gateway.context import Info
-from resolvers import sessions as resolve
+from resolvers import sessions as session_reads
 from resolvers.selection import selected_subfields
 from schema.connection import SessionConnection
 from schema.enums import SessionOrder
 from schema.inputs import SessionFilter, to_filter
-from schema.report import SessionsReport
+from schema.report import SessionsReport, report_parts
 from schema.session import Session
 
 FilterArg = Annotated[SessionFilter | None, strawberry.argument(name="filter")]
@@ -38,15 +38,16 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> SessionConnection:
-        return await resolve.list_sessions(
+        page = await session_reads.list_sessions(
             info.context,
             filter_=to_filter(filter_),
-            order=Order[order_by.name],
+            order=ListOrder[order_by.name],
             first=first,
             after=after,
             last=last,
             before=before,
         )
+        return SessionConnection.of(page)
 
     @strawberry.field(
         description=(
@@ -55,9 +56,12 @@ class Query:
         )
     )
     async def session(self, info: Info, id: strawberry.ID) -> Session | None:
-        return await resolve.get_session(info.context, str(id))
+        row = await session_reads.get_session(info.context, str(id))
+        return None if row is None else Session.from_row(row)
 
     @strawberry.field(description="Aggregates over the caller's sessions that match the filter.")
     async def sessions_report(self, info: Info, filter_: FilterArg = None) -> SessionsReport:
-        parts = resolve.report_parts(selected_subfields(info))
-        return await resolve.sessions_report(info.context, filter_=to_filter(filter_), parts=parts)
+        parts = report_parts(selected_subfields(info))
+        criteria = to_filter(filter_)
+        totals = await session_reads.sessions_report(info.context, filter_=criteria, parts=parts)
+        return SessionsReport(totals=totals, filter_=criteria)

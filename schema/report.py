@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
-from db.filters import SessionFilter
+from db.filters import SessionCriteria
 from db.queries import DECILES, GroupTotals, ReportPart, ReportTotals
 from gateway.context import Info
 from gateway.errors import BadUserInput
-from resolvers import report as resolve
+from resolvers import report as report_reads
 from schema.enums import SessionRole, SessionStatus, TimelinePeriod
 from schema.session import User
 
@@ -121,7 +122,7 @@ TimeZoneArg = Annotated[
 FirstArg = Annotated[
     int,
     strawberry.argument(
-        description=f"How many entries at most, 0..{resolve.MAX_BREAKDOWN_SIZE} (else BAD_USER_INPUT)."
+        description=f"How many entries at most, 0..{report_reads.MAX_BREAKDOWN_SIZE} (else BAD_USER_INPUT)."
     ),
 ]
 
@@ -139,12 +140,17 @@ PART_OF_FIELD = {
 }
 
 
+def report_parts(field_names: Iterable[str]) -> frozenset[ReportPart]:
+    """The aggregates the selected fields of ``SessionsReport`` need."""
+    return frozenset(PART_OF_FIELD[name] for name in field_names if name in PART_OF_FIELD)
+
+
 @strawberry.type(
     description="Aggregates over the caller's sessions that match the filter, computed in SQL when asked for."
 )
 class SessionsReport:
     totals: strawberry.Private[ReportTotals]
-    filter_: strawberry.Private[SessionFilter]
+    filter_: strawberry.Private[SessionCriteria]
 
     @strawberry.field
     def total_count(self) -> int:
@@ -189,14 +195,14 @@ class SessionsReport:
     @strawberry.field(
         description=(
             "Matching sessions per day, week or month of their startedAt in timeZone, oldest first. Only buckets "
-            f"holding a session are listed; more than {resolve.MAX_TIMELINE_BUCKETS} such buckets is a "
+            f"holding a session are listed; more than {report_reads.MAX_TIMELINE_BUCKETS} such buckets is a "
             "BAD_USER_INPUT error: choose a longer bucket, or narrow filter.startedAfter/startedBefore."
         )
     )
     async def timeline(
         self, info: Info, bucket: TimelinePeriod, time_zone: TimeZoneArg = "UTC"
     ) -> list[TimelineBucket]:
-        groups = await resolve.timeline(
+        groups = await report_reads.timeline(
             info.context, filter_=self.filter_, period=str(bucket.value), time_zone=time_zone
         )
         return [TimelineBucket.of(group) for group in groups]
@@ -204,8 +210,8 @@ class SessionsReport:
     @strawberry.field(
         description="Matching sessions per user who ran them: the first users by count (descending), ties by user id."
     )
-    async def by_user(self, info: Info, first: FirstArg = resolve.DEFAULT_BREAKDOWN_SIZE) -> list[UserCount]:
-        groups = await resolve.by_user(info.context, filter_=self.filter_, first=first)
+    async def by_user(self, info: Info, first: FirstArg = report_reads.DEFAULT_BREAKDOWN_SIZE) -> list[UserCount]:
+        groups = await report_reads.by_user(info.context, filter_=self.filter_, first=first)
         return [UserCount.of(group) for group in groups]
 
     @strawberry.field(
@@ -215,9 +221,9 @@ class SessionsReport:
         )
     )
     async def by_task_source(
-        self, info: Info, first: FirstArg = resolve.DEFAULT_BREAKDOWN_SIZE
+        self, info: Info, first: FirstArg = report_reads.DEFAULT_BREAKDOWN_SIZE
     ) -> list[TaskSourceCount]:
-        groups = await resolve.by_task_source(info.context, filter_=self.filter_, first=first)
+        groups = await report_reads.by_task_source(info.context, filter_=self.filter_, first=first)
         return [TaskSourceCount.of(group) for group in groups]
 
     @strawberry.field(

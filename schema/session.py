@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import strawberry
 
+from db.rows import SessionRow
 from gateway.context import Info
-from resolvers.naming import display_name, duration_seconds, media_url, recording_view
+from resolvers.derived import display_name, duration_seconds
+from resolvers.media import media_url, recording_view
 from schema.enums import RecordingStatus, SessionRole, SessionStatus
 
 if TYPE_CHECKING:
-    from db.reader import Record
+    from db.rows import ProcedureRow, TaskRow, UserRow
 
 
 @strawberry.type(description="Who ran a session. Email is personal data and is never exposed.")
@@ -21,7 +23,7 @@ class User:
     display_name: str
 
     @classmethod
-    def from_row(cls, row: Record) -> User:
+    def from_row(cls, row: UserRow) -> User:
         return cls(id=strawberry.ID(row.id), display_name=row.display_name)
 
 
@@ -36,7 +38,7 @@ class Procedure:
     )
 
     @classmethod
-    def from_row(cls, row: Record, info: Info) -> Procedure:
+    def from_row(cls, row: ProcedureRow, info: Info) -> Procedure:
         return cls(
             id=strawberry.ID(row.id),
             position=row.position,
@@ -70,7 +72,7 @@ class LinkedTask:
     url: str | None = strawberry.field(description='Where "View Task" leads.')
 
     @classmethod
-    def from_row(cls, row: Record) -> LinkedTask:
+    def from_row(cls, row: TaskRow) -> LinkedTask:
         return cls(
             id=strawberry.ID(row.id),
             title=row.title,
@@ -83,10 +85,10 @@ class LinkedTask:
 
 @strawberry.type(description="A recorded first-person training session.")
 class Session:
-    row: strawberry.Private[Any]
+    row: strawberry.Private[SessionRow]
 
     @classmethod
-    def from_row(cls, row: Record) -> Session:
+    def from_row(cls, row: SessionRow) -> Session:
         return cls(row=row)
 
     @strawberry.field
@@ -140,15 +142,15 @@ class Session:
 
     @strawberry.field
     def started_at(self) -> datetime:
-        return self.row.started_at  # type: ignore[no-any-return]
+        return self.row.started_at
 
     @strawberry.field
     def completed_at(self) -> datetime | None:
-        return self.row.completed_at  # type: ignore[no-any-return]
+        return self.row.completed_at
 
     @strawberry.field
     def seat_id(self) -> str | None:
-        return self.row.seat_id  # type: ignore[no-any-return]
+        return self.row.seat_id
 
     @strawberry.field(description="Who ran the session.")
     async def user(self, info: Info) -> User:

@@ -26,8 +26,8 @@ from db.engine import CANARY_FUNCTION_PROBE, CANARY_TENANT_PROBE, grant_reader, 
 from db.tables import metadata
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.context import MediaSettings
 from gateway.observability import current
-from resolvers.naming import MediaSettings
 from tests.dataset import DATA
 from tests.helpers import SECRET
 

@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from db.engine import make_engine
-from gateway.config import DEFAULT_DATABASE_URL, Limits, Settings, SettingsError
+from gateway.config import DEFAULT_DATABASE_URL, Settings, SettingsError
+from schema.limits import Limits
 
 
 def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 from graphql import parse
 
-from gateway.config import Limits
 from schema.cost import SCAN_COST, operation_estimates
-from schema.limits import refusals
+from schema.limits import Limits, refusals
 from tests.helpers import WHOLE_REPORT, gql, post
 
 if TYPE_CHECKING:

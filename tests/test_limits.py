@@ -20,8 +20,8 @@ import strawberry.extensions
 from graphql import parse
 
 import schema
-from gateway.config import Limits, Settings
-from schema.limits import expanded_fields, refusals
+from gateway.config import Settings
+from schema.limits import Limits, expanded_fields, refusals
 from tests.helpers import gql, gql_error, post
 
 if TYPE_CHECKING:

@@ -10,16 +10,9 @@ from typing import Any
 
 import pytest
 
-from resolvers.naming import (
-    MediaSettings,
-    RecordingStatus,
-    RecordingView,
-    display_name,
-    duration_seconds,
-    media_url,
-    recording_view,
-    whole_seconds,
-)
+from gateway.context import MediaSettings
+from resolvers.derived import display_name, duration_seconds, whole_seconds
+from resolvers.media import RecordingAvailability, RecordingView, media_url, recording_view
 
 START = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 NOW = datetime(2026, 11, 25, 12, 0, 0, 500_000, tzinfo=UTC)
@@ -94,14 +87,14 @@ def test_in_progress_started_in_the_future_is_zero() -> None:
 
 
 def test_no_recording_row_is_not_captured() -> None:
-    assert recording_view(None, MEDIA, NOW, COMPLETED) == RecordingView(RecordingStatus.NOT_CAPTURED)
+    assert recording_view(None, MEDIA, NOW, COMPLETED) == RecordingView(RecordingAvailability.NOT_CAPTURED)
 
 
 def test_uploading_hides_anything_else() -> None:
     view = recording_view(
         row(state="uploading", storage_key="rec/x.mp4", legacy_url="https://l/x"), MEDIA, NOW, COMPLETED
     )
-    assert view == RecordingView(RecordingStatus.UPLOADING)
+    assert view == RecordingView(RecordingAvailability.UPLOADING)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +108,7 @@ def test_uploading_hides_anything_else() -> None:
 )
 def test_storage_key_against_base_url(base_url: str, key: str, url: str) -> None:
     view = recording_view(row(storage_key=key), MediaSettings(base_url=base_url), NOW, COMPLETED)
-    assert view == RecordingView(RecordingStatus.AVAILABLE, url, None)
+    assert view == RecordingView(RecordingAvailability.AVAILABLE, url, None)
 
 
 def test_storage_key_wins_over_legacy_url() -> None:
@@ -125,7 +118,7 @@ def test_storage_key_wins_over_legacy_url() -> None:
         NOW,
         COMPLETED,
     )
-    assert view == RecordingView(RecordingStatus.AVAILABLE, "https://media.example.com/rec/a.mp4", None)
+    assert view == RecordingView(RecordingAvailability.AVAILABLE, "https://media.example.com/rec/a.mp4", None)
 
 
 def test_legacy_url_before_expiry() -> None:
@@ -133,12 +126,12 @@ def test_legacy_url_before_expiry() -> None:
     view = recording_view(
         row(legacy_url="https://legacy.example.com/a", legacy_expires_at=expires), MEDIA, NOW, COMPLETED
     )
-    assert view == RecordingView(RecordingStatus.AVAILABLE, "https://legacy.example.com/a", expires)
+    assert view == RecordingView(RecordingAvailability.AVAILABLE, "https://legacy.example.com/a", expires)
 
 
 def test_legacy_url_without_expiry() -> None:
     view = recording_view(row(legacy_url="https://legacy.example.com/a"), MEDIA, NOW, COMPLETED)
-    assert view == RecordingView(RecordingStatus.AVAILABLE, "https://legacy.example.com/a", None)
+    assert view == RecordingView(RecordingAvailability.AVAILABLE, "https://legacy.example.com/a", None)
 
 
 @pytest.mark.parametrize("expires", [NOW, NOW - timedelta(days=300)])
@@ -146,12 +139,12 @@ def test_legacy_url_expired(expires: datetime) -> None:
     view = recording_view(
         row(legacy_url="https://legacy.example.com/a", legacy_expires_at=expires), MEDIA, NOW, COMPLETED
     )
-    assert view == RecordingView(RecordingStatus.EXPIRED, None, expires)
+    assert view == RecordingView(RecordingAvailability.EXPIRED, None, expires)
 
 
 @pytest.mark.parametrize("fields", [{}, {"storage_key": "", "legacy_url": ""}])
 def test_ready_row_with_nothing_to_play(fields: dict[str, Any]) -> None:
-    assert recording_view(row(**fields), MEDIA, NOW, COMPLETED) == RecordingView(RecordingStatus.NOT_CAPTURED)
+    assert recording_view(row(**fields), MEDIA, NOW, COMPLETED) == RecordingView(RecordingAvailability.NOT_CAPTURED)
 
 
 def test_signed_storage_url() -> None:
@@ -162,7 +155,7 @@ def test_signed_storage_url() -> None:
     expires = int(expires_at.timestamp())
     signature = hmac.new(b"k3y", f"rec/a b.mp4:{expires}".encode(), hashlib.sha256).hexdigest()
     assert view == RecordingView(
-        RecordingStatus.AVAILABLE,
+        RecordingAvailability.AVAILABLE,
         f"https://media.example.com/rec/a%20b.mp4?expires={expires}&signature={signature}",
         expires_at,
     )
@@ -184,20 +177,20 @@ NOTHING_COMMITTED = [None, row(), row(storage_key="", legacy_url="")]
 
 @pytest.mark.parametrize("recording", NOTHING_COMMITTED)
 def test_in_progress_session_without_a_committed_recording_is_uploading(recording: Any) -> None:
-    assert recording_view(recording, MEDIA, NOW, "in_progress") == RecordingView(RecordingStatus.UPLOADING)
+    assert recording_view(recording, MEDIA, NOW, "in_progress") == RecordingView(RecordingAvailability.UPLOADING)
 
 
 @pytest.mark.parametrize("status", ["completed", "failed"])
 @pytest.mark.parametrize("recording", NOTHING_COMMITTED)
 def test_ended_session_without_a_committed_recording_is_not_captured(recording: Any, status: str) -> None:
-    assert recording_view(recording, MEDIA, NOW, status) == RecordingView(RecordingStatus.NOT_CAPTURED)
+    assert recording_view(recording, MEDIA, NOW, status) == RecordingView(RecordingAvailability.NOT_CAPTURED)
 
 
 def test_in_progress_session_with_a_committed_recording_shows_it() -> None:
     view = recording_view(row(storage_key="rec/a.mp4"), MEDIA, NOW, "in_progress")
-    assert view == RecordingView(RecordingStatus.AVAILABLE, "https://media.example.com/rec/a.mp4", None)
+    assert view == RecordingView(RecordingAvailability.AVAILABLE, "https://media.example.com/rec/a.mp4", None)
     expired = recording_view(row(legacy_url="https://l/a", legacy_expires_at=START), MEDIA, NOW, "in_progress")
-    assert expired == RecordingView(RecordingStatus.EXPIRED, None, START)
+    assert expired == RecordingView(RecordingAvailability.EXPIRED, None, START)
 
 
 # --- Media references (thumbnails, procedure clips): keys resolved and signed, URLs as they are ---

@@ -17,10 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from db.expressions import period_start
-from gateway.config import Limits
 from resolvers.report import ABBREVIATION_NAMES, MAX_BREAKDOWN_SIZE, time_zone_names
 from schema.cost import SCAN_COST
-from schema.limits import refusals
+from schema.limits import Limits, refusals
 from tests import factories as f
 from tests import oracle
 from tests.conftest import both_paths, load, postgres_server_url

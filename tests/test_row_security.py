@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 import db.filters
 import db.queries
 from db.engine import READ_TABLES, RoleError, grant_reader, init_db, make_engine, row_security_gaps
-from db.filters import SessionFilter, SessionOrder
+from db.filters import ListOrder, SessionCriteria
 from db.reader import TENANT_SETTING, TenantReader, begin_script
 from db.tables import metadata, sessions
 from gateway import cli
@@ -295,10 +295,10 @@ async def test_through_the_api_a_list_that_forgot_its_tenant_filter_still_shows_
     assert data["sessions"]["totalCount"] == len(ids)
 
 
-@pytest.mark.parametrize("order", list(SessionOrder))
+@pytest.mark.parametrize("order", list(ListOrder))
 @pytest.mark.parametrize("status", [None, "completed"])
 async def test_behind_row_security_every_order_still_seeks_its_index_to_a_cursor(
-    reader_engine: AsyncEngine, owner_engine: AsyncEngine, order: SessionOrder, status: str | None
+    reader_engine: AsyncEngine, owner_engine: AsyncEngine, order: ListOrder, status: str | None
 ) -> None:
     """Each order's seek is leakproof, so it may stay an index condition under row-level security.
 
@@ -311,7 +311,7 @@ async def test_behind_row_security_every_order_still_seeks_its_index_to_a_cursor
         middle = (await conn.execute(keyed.order_by(order.key, sessions.c.id).offset(20).limit(1))).one()
     statement = db.queries.page_statement(
         tenant_id=ALPHA,
-        filter_=SessionFilter(status=status),
+        filter_=SessionCriteria(status=status),
         order=order,
         after=db.queries.Position(middle.key, middle.id),
         before=None,

@@ -19,7 +19,7 @@ from starlette.datastructures import Secret
 
 from gateway.app import create_app
 from gateway.config import Settings
-from resolvers.naming import MediaSettings
+from gateway.context import MediaSettings
 from tests import factories as f
 from tests.conftest import (
     ANSWER_EXTENSIONS,

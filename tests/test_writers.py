@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from resolvers import writers
-from resolvers.naming import MediaSettings
+from gateway.context import MediaSettings
+from schema import writers
 
 
 @dataclass(frozen=True)

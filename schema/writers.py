@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from graphql import GraphQLFloat, GraphQLInt
 
-from resolvers.naming import MediaSettings, display_name, duration_seconds, media_url, recording_view
+from resolvers.derived import display_name, duration_seconds
+from resolvers.media import media_url, recording_view
 from schema.enums import SessionRole, SessionStatus
 from schema.scalars import serialize_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from gateway.context import MediaSettings
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 MAX_WRITERS = 1024
@@ -74,7 +77,7 @@ _GROUP: dict[str, str | Nested] = {
 SPECS: dict[str, dict[str, str | Nested]] = {
     "SessionEdge": {
         "cursor": "s.cursor_text()",
-        "node": Nested("s.node.row", "Session", "one"),
+        "node": Nested("s.row", "Session", "one"),
     },
     "Session": {
         "id": "s.id",

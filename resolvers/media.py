@@ -1,54 +1,26 @@
-"""Pure rules for derived values, written once; ``db/filters.py`` holds their SQL twins."""
+"""A session's recording and media as the client sees them: its status, and URLs resolved and signed.
+
+Stored values are a URL or a storage key; a key is resolved against ``MediaSettings.base_url``
+and, with a signing key, signed with an HMAC that expires.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-_MICROS = 1_000_000
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from gateway.context import MediaSettings
 
 
-def whole_seconds(end: datetime, start: datetime) -> int:
-    """``end - start`` in whole seconds, truncated toward zero."""
-    micros = (end - start) // timedelta(microseconds=1)
-    seconds = abs(micros) // _MICROS
-    return seconds if micros >= 0 else -seconds
-
-
-def display_name(name: str | None, task_title: str | None, started_at: datetime) -> str:
-    """The session's name; else its linked task's title; else 'Session YYYY-MM-DD HH:MM' (UTC)."""
-    if name:
-        return name
-    if task_title:
-        return task_title
-    return f"Session {started_at.astimezone(UTC):%Y-%m-%d %H:%M}"
-
-
-def duration_seconds(
-    *,
-    recorded: int | None,
-    status: str,
-    started_at: datetime,
-    completed_at: datetime | None,
-    now: datetime,
-) -> int | None:
-    """Recorded duration; else end - start; else, while in progress, time elapsed until ``now``."""
-    if recorded is not None:
-        return recorded
-    if completed_at is not None:
-        return whole_seconds(completed_at, started_at)
-    if status == "in_progress":
-        return max(0, whole_seconds(now, started_at))
-    return None
-
-
-class RecordingStatus(Enum):
+class RecordingAvailability(Enum):
     AVAILABLE = "available"
     UPLOADING = "uploading"
     EXPIRED = "expired"
@@ -56,17 +28,8 @@ class RecordingStatus(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class MediaSettings:
-    """Where recordings live: ``base_url`` + storage key, optionally signed for ``ttl``."""
-
-    base_url: str | None = None
-    signing_key: bytes | None = field(default=None, repr=False)
-    ttl: timedelta = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
 class RecordingView:
-    status: RecordingStatus
+    status: RecordingAvailability
     url: str | None = None
     expires_at: datetime | None = None
 
@@ -75,14 +38,14 @@ def _storage_url(key: str, media: MediaSettings, now: datetime) -> RecordingView
     base = media.base_url
     url = key if base is None else base.rstrip("/") + "/" + quote(key.lstrip("/"))
     if media.signing_key is None:
-        return RecordingView(RecordingStatus.AVAILABLE, url)
+        return RecordingView(RecordingAvailability.AVAILABLE, url)
     # Whole seconds, so the signature and expiresAt agree with what the client sees.
     expires_at = (now + media.ttl).replace(microsecond=0)
     expires = int(expires_at.timestamp())
     signature = hmac.new(media.signing_key, f"{key}:{expires}".encode(), hashlib.sha256).hexdigest()
     sep = "&" if "?" in url else "?"
     return RecordingView(
-        RecordingStatus.AVAILABLE,
+        RecordingAvailability.AVAILABLE,
         f"{url}{sep}{urlencode({'expires': expires, 'signature': signature})}",
         expires_at,
     )
@@ -113,21 +76,21 @@ def recording_view(row: Any | None, media: MediaSettings, now: datetime, session
     still to come. A completed or failed one is ``NOT_CAPTURED``.
     """
     view = _recording_view(row, media, now)
-    if view.status is RecordingStatus.NOT_CAPTURED and session_status == "in_progress":
-        return RecordingView(RecordingStatus.UPLOADING)
+    if view.status is RecordingAvailability.NOT_CAPTURED and session_status == "in_progress":
+        return RecordingView(RecordingAvailability.UPLOADING)
     return view
 
 
 def _recording_view(row: Any | None, media: MediaSettings, now: datetime) -> RecordingView:
     if row is None:
-        return RecordingView(RecordingStatus.NOT_CAPTURED)
+        return RecordingView(RecordingAvailability.NOT_CAPTURED)
     if row.state == "uploading":
-        return RecordingView(RecordingStatus.UPLOADING)
+        return RecordingView(RecordingAvailability.UPLOADING)
     if row.storage_key:
         return _storage_url(row.storage_key, media, now)
     if row.legacy_url:
         expires_at = row.legacy_expires_at
         if expires_at is not None and expires_at <= now:
-            return RecordingView(RecordingStatus.EXPIRED, None, expires_at)
-        return RecordingView(RecordingStatus.AVAILABLE, row.legacy_url, expires_at)
-    return RecordingView(RecordingStatus.NOT_CAPTURED)
+            return RecordingView(RecordingAvailability.EXPIRED, None, expires_at)
+        return RecordingView(RecordingAvailability.AVAILABLE, row.legacy_url, expires_at)
+    return RecordingView(RecordingAvailability.NOT_CAPTURED)

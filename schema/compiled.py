@@ -18,7 +18,6 @@ executor does, rather than computing the report twice.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,16 +40,16 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
 from strawberry.types.arguments import convert_arguments
 
-from db import queries
-from db.filters import SessionOrder as Order
+from db.filters import ListOrder
 from db.queries import ReportPart
 from gateway.errors import BadUserInput, is_database_failure
-from resolvers import report as report_parts
-from resolvers import sessions as resolve
-from resolvers import writers
-from resolvers.writers import Related
+from resolvers import report as report_reads
+from resolvers import sessions as session_reads
+from schema import writers
 from schema.inputs import to_filter
-from schema.report import score_deciles, total_seconds_within_int
+from schema.lru import Lru
+from schema.report import report_parts, score_deciles, total_seconds_within_int
+from schema.writers import Related
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
@@ -60,11 +59,11 @@ if TYPE_CHECKING:
     from graphql import DirectiveNode, DocumentNode, GraphQLSchema
     from graphql.execution.values import VariableValues
 
-    from db.filters import SessionFilter
+    from db.filters import SessionCriteria
     from db.queries import GroupTotals, ReportTotals
-    from db.reader import Record
+    from db.rows import SessionRow
     from gateway.context import Context
-    from schema.connection import SessionConnection
+    from resolvers.sessions import Page
 
 MAX_PLANS = 256
 MAX_SHAPES_PER_PLAN = 8
@@ -212,8 +211,7 @@ class PlanCache:
     """A bounded LRU of plans by (document text, operation name), shared by every request."""
 
     def __init__(self, maxsize: int = MAX_PLANS) -> None:
-        self.maxsize = maxsize
-        self._plans: OrderedDict[tuple[str, str | None], Plan | Unsupported] = OrderedDict()
+        self._plans: Lru[tuple[str, str | None], Plan | Unsupported] = Lru(maxsize)
 
     def get(self, schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None) -> Plan:
         key = (query, operation_name)
@@ -223,11 +221,7 @@ class PlanCache:
                 plan = Plan.compile(schema, document, operation_name)
             except Unsupported as exc:
                 plan = exc
-            self._plans[key] = plan
-            if len(self._plans) > self.maxsize:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
+            self._plans.put(key, plan)
         if isinstance(plan, Unsupported):
             raise plan
         return plan
@@ -240,7 +234,7 @@ def _unique(values: Iterable[str | None]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v is not None]
 
 
-async def fetch_related(ctx: Context, rows: Sequence[Record], names: set[str]) -> Related:
+async def fetch_related(ctx: Context, rows: Sequence[SessionRow], names: set[str]) -> Related:
     """Every relation ``names`` (Session field names) need, for all ``rows``: one batch each, concurrently."""
     loaders = ctx.loaders
     session_ids = [row.id for row in rows]
@@ -328,22 +322,22 @@ class Runner:
 
     async def sessions(self, sel: Selected, args: dict[str, Any]) -> Any:
         ctx = self.ctx
-        connection: SessionConnection = await resolve.list_sessions(
+        page: Page = await session_reads.list_sessions(
             ctx,
             filter_=to_filter(args["filter_"]),
-            order=Order[args["order_by"].name],
+            order=ListOrder[args["order_by"].name],
             first=args["first"],
             after=args["after"],
             last=args["last"],
             before=args["before"],
         )
-        rows = [edge.node.row for edge in connection.edges]
+        rows = page.rows
         nodes = [n for e in _find(sel.children, "edges") for n in _find(e.children, "node")]
         wanted = {name for n in nodes for name in n.child_names()}
         count_wanted = bool(_find(sel.children, "totalCount"))
 
         async def count() -> int:
-            return await queries.count_sessions(ctx.db, tenant_id=ctx.tenant_id, filter_=connection.filter_)
+            return await session_reads.count_sessions(ctx, page.filter_)
 
         if count_wanted:
             related, total = await asyncio.gather(fetch_related(ctx, rows, wanted), count())
@@ -354,7 +348,7 @@ class Runner:
             write = edges_sel.writer
             if write is None:
                 raise Unsupported("field")
-            return [write(edge, related) for edge in connection.edges]
+            return [write(edge, related) for edge in page.edges]
 
         out: dict[str, Any] = {}
         for child in sel.children:
@@ -363,7 +357,7 @@ class Runner:
             elif child.name == "edges":
                 out[child.key] = write_edges(child)
             elif child.name == "pageInfo":
-                out[child.key] = _object(child.children, "PageInfo", _PAGE_INFO)(connection.page_info)
+                out[child.key] = _object(child.children, "PageInfo", _PAGE_INFO)(page)
             elif child.name == "totalCount":
                 out[child.key] = _int(total)
             else:
@@ -371,13 +365,13 @@ class Runner:
         return out
 
     async def session(self, sel: Selected, args: dict[str, Any]) -> Any:
-        found = await resolve.get_session(self.ctx, str(args["id"]))
-        if found is None:
+        row = await session_reads.get_session(self.ctx, str(args["id"]))
+        if row is None:
             return None
-        related = await fetch_related(self.ctx, [found.row], sel.child_names())
+        related = await fetch_related(self.ctx, [row], sel.child_names())
         if sel.writer is None:
             raise Unsupported("field")
-        return sel.writer(found.row, related)
+        return sel.writer(row, related)
 
     async def report(self, sel: Selected, args: dict[str, Any]) -> Any:
         totals, groups, failed = await self.read_report(sel, to_filter(args["filter_"]))
@@ -402,7 +396,7 @@ class Runner:
         return out
 
     async def read_report(
-        self, sel: Selected, filter_: SessionFilter
+        self, sel: Selected, filter_: SessionCriteria
     ) -> tuple[ReportTotals, dict[str, list[GroupTotals]], list[FieldError]]:
         """The report's totals and its parts with arguments (by response key), their statements all at once.
 
@@ -415,9 +409,9 @@ class Runner:
             raise Unsupported("schema")
         grouped = [child for child in sel.children if child.name in _GROUPED]
         fetches = [_GROUPED[child.name](ctx, filter_, self.arguments(child, report_type)) for child in grouped]
-        parts = resolve.report_parts(sel.child_names())
+        parts = report_parts(sel.child_names())
         report, results = await asyncio.gather(
-            resolve.sessions_report(ctx, filter_=filter_, parts=parts),
+            session_reads.sessions_report(ctx, filter_=filter_, parts=parts),
             asyncio.gather(*fetches, return_exceptions=True),
             return_exceptions=True,
         )
@@ -434,7 +428,7 @@ class Runner:
                 raise result
             else:
                 groups[child.key] = result
-        return report.totals, groups, failed
+        return report, groups, failed
 
 
 async def _users_of(ctx: Context, entries: Iterable[Any]) -> dict[str, Any]:
@@ -469,12 +463,12 @@ _ROLE_COUNT: dict[str, Getter] = {"role": lambda p: p[0], "count": lambda p: _in
 
 # The report's fields with arguments, each one statement of its own: what reads it, given the
 # request, the report's filter and the field's arguments (checked by the callee before it reads).
-_GROUPED: dict[str, Callable[[Context, SessionFilter, dict[str, Any]], Awaitable[list[GroupTotals]]]] = {
-    "timeline": lambda ctx, f, a: report_parts.timeline(
+_GROUPED: dict[str, Callable[[Context, SessionCriteria, dict[str, Any]], Awaitable[list[GroupTotals]]]] = {
+    "timeline": lambda ctx, f, a: report_reads.timeline(
         ctx, filter_=f, period=str(a["bucket"].value), time_zone=a["time_zone"]
     ),
-    "byUser": lambda ctx, f, a: report_parts.by_user(ctx, filter_=f, first=a["first"]),
-    "byTaskSource": lambda ctx, f, a: report_parts.by_task_source(ctx, filter_=f, first=a["first"]),
+    "byUser": lambda ctx, f, a: report_reads.by_user(ctx, filter_=f, first=a["first"]),
+    "byTaskSource": lambda ctx, f, a: report_reads.by_task_source(ctx, filter_=f, first=a["first"]),
 }
 
 _REPORT_LEAVES: dict[str, Getter] = {
