@@ -356,7 +356,7 @@ async def grant_reader(engine: AsyncEngine, role: str) -> list[str]:
         )
         bypasses = found.scalar_one_or_none()
         if bypasses is None:
-            raise RoleError(f"no role {role!r}: create it first (README, Security)")
+            raise RoleError(f"no role {role!r}: create it first (docs/operations.md, Row-level security)")
         if bypasses:
             raise RoleError(f"role {role!r} is a superuser or has BYPASSRLS: row-level security would not apply")
         owned = await conn.execute(
