@@ -206,7 +206,7 @@ def recording(app: Starlette) -> Iterator[list[str]]:
 
     The message that opens each request's transaction and sets its tenant on PostgreSQL goes
     to the driver straight (``db/reader.py``), not through SQLAlchemy: it is not among them
-    (``tests/test_row_security.py`` watches it on the wire).
+    (``tests/security/test_row_security.py`` watches it on the wire).
     """
     seen: list[str] = []
     sync_engine = app.state.engine.sync_engine

@@ -38,7 +38,7 @@ DISABLED = ("executor", "disabled")
 Path_ = tuple[str, str | None]  # (execution_path, fallback_reason) of one logged operation
 
 # The contract, as served (``test_schema_sdl.py`` checks the file is the schema's own SDL).
-SCHEMA = build_schema((Path(__file__).parent.parent / "schema.graphql").read_text(encoding="utf-8"))
+SCHEMA = build_schema((Path(__file__).parents[2] / "schema.graphql").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -644,7 +644,7 @@ CORPUS: list[Case] = [
     Case(
         "several-operations-and-no-name",
         'query A { sessionsReport { totalCount } } query B { session(id: "a-01") { id } }',
-        expect=NOTHING,  # refused before either path runs (tests/test_operations.py)
+        expect=NOTHING,  # refused before either path runs (tests/api/test_operations.py)
     ),
     Case("unknown-operation-name", "query A { __typename }", operation_name="B", expect=NOTHING),
     Case("first-over-100", PAGE, page(first=101), expect=EITHER),
