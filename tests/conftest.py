@@ -206,7 +206,7 @@ def recording(app: Starlette) -> Iterator[list[str]]:
 
     The message that opens each request's transaction and sets its tenant on PostgreSQL goes
     to the driver straight (``db/reader.py``), not through SQLAlchemy: it is not among them
-    (``tests/test_row_security.py`` watches it on the wire).
+    (``tests/security/test_row_security.py`` watches it on the wire).
     """
     seen: list[str] = []
     sync_engine = app.state.engine.sync_engine
@@ -316,3 +316,47 @@ def executor_statements(executor_app: Starlette) -> Iterator[list[str]]:
     """Every SQL statement the executor-only app's engine sends while the test runs."""
     with recording(executor_app) as seen:
         yield seen
+
+
+# The markers of [tool.pytest.ini_options], set here rather than by hand so that `pytest -m` selects a
+# slice: `-m "not slow"` runs everything in process, `-m postgres` what PostgreSQL adds, `-m browser`
+# what drives Chromium. `slow` is decided by module: those that start the gateway as a process or a
+# server, run tools per test or build a wheel (a bare interpreter's import, or `make --dry-run`, is not).
+SLOW_MODULES = frozenset(
+    {
+        "docs/test_readme_commands.py",
+        "ops/test_cli.py",
+        "ops/test_demo.py",
+        "ops/test_graphiql_browser.py",
+        "ops/test_import_layers.py",
+        "ops/test_markers.py",
+        "ops/test_metrics_port.py",
+        "ops/test_wheel.py",
+        "security/test_budget.py",
+        "security/test_replay.py",
+    }
+)
+TESTS = Path(__file__).resolve().parent
+
+
+def runs_on_postgres(item: pytest.Item) -> bool:
+    """Parametrized with the ``postgresql`` backend, or skipped (a ``skipif`` naming PostgreSQL) without it.
+
+    The few tests that exist only with ``GATEWAY_TEST_POSTGRES_URL`` set carry ``@pytest.mark.postgres``.
+    """
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and any(value == "postgresql" for value in callspec.params.values()):
+        return True
+    reasons = [str(mark.kwargs.get("reason", "")) for mark in item.iter_markers("skipif")]
+    return any("PostgreSQL" in reason or "GATEWAY_TEST_POSTGRES_URL" in reason for reason in reasons)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if runs_on_postgres(item):
+            item.add_marker(pytest.mark.postgres)
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        path = item.path.resolve()
+        if path.is_relative_to(TESTS) and path.relative_to(TESTS).as_posix() in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

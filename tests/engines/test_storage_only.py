@@ -295,7 +295,7 @@ async def test_the_inline_duration_key_equals_gw_duration_key_at_every_edge(owne
 
 # --- What is missing: said once at start, and by /readyz -------------------------------------
 
-# What /readyz says of the tenant-setting canary (tests/test_canary.py): nothing to prove without policies.
+# What /readyz says of the tenant-setting canary (tests/security/test_canary.py): nothing to prove without policies.
 CANARY = {"sqlite": "skipped: SQLite has no row-level security", "postgresql": "passed"}
 NO_CANARY = "skipped: no function gw_canary_tenant (no init-db: no policies to prove)"
 

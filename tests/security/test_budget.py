@@ -1,6 +1,6 @@
 """What one request may spend (``gateway/budget.py``): a time budget, the client's presence, a tenant's report slots.
 
-On PostgreSQL a request is made slow as in ``tests/test_faults.py``: another session (the test's)
+On PostgreSQL a request is made slow as in ``tests/ops/test_faults.py``: another session (the test's)
 holds a table lock, and the gateway's statement waits on it. What the server still runs is read
 from ``pg_stat_activity``, not assumed.
 """

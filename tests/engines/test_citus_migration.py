@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
     from gateway.config import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TENANT_KEYS = ROOT / "db" / "tenant_keys.sql"
 CITUS = ROOT / "db" / "citus.sql"
 # A copy of the storage contract travels with the tests; where the shared original sits beside the

@@ -20,15 +20,15 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.test_cli import live_sessions
-from tests.test_demo import running_demo
+from tests.ops.test_cli import live_sessions
+from tests.ops.test_demo import running_demo
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from playwright.sync_api import ConsoleMessage, Page, Request
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "tests" / "artifacts" / "graphiql.png"
 CHROMIUM = Path(os.environ.get("GATEWAY_TEST_CHROMIUM", "/usr/bin/chromium"))
 BROWSER_REQUIRED = os.environ.get("GATEWAY_TEST_BROWSER") == "1"

@@ -15,10 +15,10 @@ import jwt
 import pytest
 
 from gateway.config import Settings
+from tests.docs.test_readme import make_dry_run
 from tests.helpers import token_for
+from tests.ops.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, live_sessions, run, wait_until_healthy
 from tests.readme import README, block_after
-from tests.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, live_sessions, run, wait_until_healthy
-from tests.test_readme import make_dry_run
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("gateway", "schema", "resolvers", "loaders", "db")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 

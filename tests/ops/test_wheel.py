@@ -28,14 +28,14 @@ import pytest
 from packaging.requirements import Requirement
 
 from gateway import graphiql
-from tests.test_demo import running_demo
-from tests.test_graphiql import BROWSER, PageParts
-from tests.test_graphiql_browser import check_graphiql_in_chromium, chromium  # noqa: F401  (a fixture)
+from tests.api.test_graphiql import BROWSER, PageParts
+from tests.ops.test_demo import running_demo
+from tests.ops.test_graphiql_browser import check_graphiql_in_chromium, chromium  # noqa: F401  (a fixture)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ["gateway", "schema", "resolvers", "loaders", "db"]
 PACKAGED = "gateway/graphiql_files"
 NPM_PACKAGES = ("graphiql", "react", "react-dom")

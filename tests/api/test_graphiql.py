@@ -1,6 +1,6 @@
 """GraphiQL's page and files, served by the gateway itself: no CDN, and no token but the demo's.
 
-What a real browser makes of them is ``tests/test_graphiql_browser.py``.
+What a real browser makes of them is ``tests/ops/test_graphiql_browser.py``.
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import jwt
 
-from tests.test_demo import SECRET_FILE, running_demo, sessions_of
-from tests.test_limits import HOSTILE
+from tests.ops.test_demo import SECRET_FILE, running_demo, sessions_of
+from tests.security.test_limits import HOSTILE
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,10 +9,10 @@ from graphql import build_schema, find_breaking_changes
 from schema.build import schema
 from tests.conftest import shared_contract
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # A copy of the public contract travels with the tests, checked against the shared original
 # (``shared_contract``: skipped by a checkout on its own, required in CI).
-VENDORED = Path(__file__).resolve().parent / "contract" / "api.graphql"
+VENDORED = Path(__file__).resolve().parents[1] / "contract" / "api.graphql"
 
 
 def exported() -> str:

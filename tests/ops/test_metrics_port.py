@@ -10,7 +10,7 @@ import pytest
 
 from gateway.config import Settings, SettingsError
 from tests.helpers import SECRET, token_for
-from tests.test_cli import SCRIPT, cli_env, free_port, run, sqlite_url, wait_until_healthy
+from tests.ops.test_cli import SCRIPT, cli_env, free_port, run, sqlite_url, wait_until_healthy
 
 if TYPE_CHECKING:
     from pathlib import Path

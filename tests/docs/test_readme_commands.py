@@ -32,8 +32,8 @@ from tests.conftest import (
     load,
 )
 from tests.helpers import token_for
+from tests.ops.test_cli import REPO, SCRIPT, STARTUP_SECONDS, free_port, wait_until_healthy
 from tests.readme import block_after
-from tests.test_cli import REPO, SCRIPT, STARTUP_SECONDS, free_port, wait_until_healthy
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

@@ -76,7 +76,7 @@ def make_dry_run(target: str, *assignments: str) -> list[str]:
 def test_the_readmes_two_commands_run_what_the_tests_run() -> None:
     [two_commands] = [block for block in blocks("sh") if block.code.startswith("make demo")]
     assert [line.split("#")[0].strip() for line in two_commands.code.splitlines()] == ["make demo", "make test"]
-    # `make demo` serves the demo, which tests/test_demo.py runs; `make test` is the suite, which CI runs
+    # `make demo` serves the demo, which tests/ops/test_demo.py runs; `make test` is the suite, which CI runs
     assert make_dry_run("demo") == [".venv/bin/sessions-gateway demo"]
     assert make_dry_run("test") == [".venv/bin/pytest"]
     ci = (README.parent / ".ci" / "run").read_text()
@@ -91,15 +91,15 @@ def test_the_readmes_two_commands_run_what_the_tests_run() -> None:
 
 # Every block of the README and docs/, by its page, its language and how it begins, and the test that runs it.
 RUN_BY = [
-    ("README.md", "sh", "make demo", "tests/test_readme.py::test_the_readmes_two_commands_run_what_the_tests_run"),
+    ("README.md", "sh", "make demo", "tests/docs/test_readme.py::test_the_readmes_two_commands_run_what_the_tests_run"),
     (
         "README.md",
         "",
         "GraphiQL:",
-        "tests/test_demo.py::test_demo_builds_its_database_prints_a_working_token_and_serves",
+        "tests/ops/test_demo.py::test_demo_builds_its_database_prints_a_working_token_and_serves",
     ),
     *(
-        (page, "graphql", "", "tests/test_readme.py::test_each_readme_example_answers_without_errors")
+        (page, "graphql", "", "tests/docs/test_readme.py::test_each_readme_example_answers_without_errors")
         for page in ("README.md", "docs/analysts.md")
     ),
     *(
@@ -107,7 +107,7 @@ RUN_BY = [
             "docs/clients.md",
             language,
             start,
-            "tests/test_cli.py::test_the_readmes_persisted_query_snippets_run_as_written",
+            "tests/ops/test_cli.py::test_the_readmes_persisted_query_snippets_run_as_written",
         )
         for language, start in [("js", ""), ("python", "")]
     ),
@@ -115,14 +115,14 @@ RUN_BY = [
         "docs/operations.md",
         "sh",
         "export GATEWAY_DATABASE_URL=",
-        "tests/test_readme_commands.py::test_on_postgresql_the_readmes_commands_create_seed_and_serve",
+        "tests/docs/test_readme_commands.py::test_on_postgresql_the_readmes_commands_create_seed_and_serve",
     ),
     *(
         (
             "docs/operations.md",
             language,
             start,
-            "tests/test_readme_commands.py::test_the_readmes_select_only_role_serves_behind_row_level_security",
+            "tests/docs/test_readme_commands.py::test_the_readmes_select_only_role_serves_behind_row_level_security",
         )
         for language, start in [("sql", "CREATE ROLE"), ("sh", "GATEWAY_DATABASE_URL=postgresql+asyncpg://owner@")]
     ),
@@ -130,13 +130,13 @@ RUN_BY = [
         "docs/operations.md",
         "sh",
         "GATEWAY_TEST_POSTGRES_URL=",
-        "tests/test_readme.py::test_the_readmes_two_commands_run_what_the_tests_run",
+        "tests/docs/test_readme.py::test_the_readmes_two_commands_run_what_the_tests_run",
     ),
     (
         "docs/operations.md",
         "sql",
         "CREATE EXTENSION IF NOT EXISTS citus",
-        "tests/test_citus_migration.py::test_the_readme_shows_the_citus_calls_of_db_citus_sql",
+        "tests/engines/test_citus_migration.py::test_the_readme_shows_the_citus_calls_of_db_citus_sql",
     ),
 ]
 

@@ -156,6 +156,7 @@ def test_a_constraint_error_is_not_mistaken_for_an_outage() -> None:
 
 if POSTGRES_URL:  # PostgreSQL's statement_timeout; SQLite has none (its busy wait is an OperationalError)
 
+    @pytest.mark.postgres
     async def test_a_real_statement_timeout_is_service_unavailable() -> None:
         engine = make_engine(postgres_server_url(), statement_timeout_ms=50)
         try:

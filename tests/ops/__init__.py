@@ -1,0 +1,1 @@
+"""The gateway as installed and run: CLI, demo, metrics, logs, traces, faults, the wheel, Chromium, import layers."""

@@ -1,0 +1,1 @@
+"""Tenants kept apart and hostile callers refused: auth, tenancy, row security, limits, cost, budget, fuzzing."""
