@@ -45,7 +45,7 @@ SCHEMA = build_schema((Path(__file__).parent.parent / "schema.graphql").read_tex
 def pinned_clock() -> Iterator[datetime]:
     """One clock reading for every request of the module, on both apps."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("gateway.context.clock", lambda: NOW)
+        patch.setattr("sessions_gateway.gateway.context.clock", lambda: NOW)
         yield NOW
 
 
@@ -1183,7 +1183,7 @@ async def test_a_fault_of_the_plan_itself_is_logged_and_the_executor_still_answe
     async def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("a bug in the compiler")
 
-    monkeypatch.setattr("schema.extensions.compiled.execute", broken)
+    monkeypatch.setattr("sessions_gateway.schema.extensions.compiled.execute", broken)
     caplog.set_level(logging.DEBUG, logger=PLANS_LOGGER)
     # when
     answer = await ask_both(client, executor_client, LIST, {"first": 3})

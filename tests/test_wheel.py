@@ -27,7 +27,7 @@ import httpx
 import pytest
 from packaging.requirements import Requirement
 
-from gateway import graphiql
+from sessions_gateway.gateway import graphiql
 from tests.test_demo import running_demo
 from tests.test_graphiql import BROWSER, PageParts
 from tests.test_graphiql_browser import check_graphiql_in_chromium, chromium  # noqa: F401  (a fixture)
@@ -124,7 +124,7 @@ def test_the_installed_demo_serves_graphiql_from_an_empty_folder(
     page = httpx.get(f"{base}/graphql", headers=BROWSER, timeout=10)
     assets = {name: httpx.get(f"{base}/graphiql/assets/{name}", timeout=10) for name in graphiql.ASSETS}
     where = subprocess.run(  # noqa: S603  (the venv's python, fixed arguments)
-        [str(installed / "python"), "-c", "from gateway import graphiql; print(graphiql.ROOT)"],
+        [str(installed / "python"), "-c", "from sessions_gateway.gateway import graphiql; print(graphiql.ROOT)"],
         capture_output=True,
         text=True,
         cwd=installed,  # not this checkout, whose packages python -c would import first
