@@ -8,11 +8,16 @@ NPM_STAMP := graphiql/node_modules/.installed
 
 .PHONY: demo test lint install clean bench soak
 
-$(STAMP): pyproject.toml constraints.txt
+# The packages install as sessions_gateway.<folder> (pyproject.toml's package-dir): a strict editable install links
+# each module under that name (build/__editable__.*), which strict mypy and lint-imports read as the code runs it.
+# Adding or removing a module changes its folder, which installs again.
+PACKAGE_DIRS := gateway schema resolvers loaders db
+
+$(STAMP): pyproject.toml constraints.txt $(PACKAGE_DIRS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt --config-settings editable_mode=strict -e '.[test]'
 	@touch $(STAMP)
 
 $(NPM_STAMP): graphiql/package.json graphiql/package-lock.json

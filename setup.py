@@ -2,9 +2,10 @@
 
 They come from ``graphiql/node_modules``, which ``npm ci`` fills from the pinned ``graphiql/package-lock.json``
 (``make install`` runs it). The source distribution carries them under ``graphiql/`` as in the repository; the
-wheel carries them inside the package, in ``gateway/graphiql_files/``, where the installed gateway finds them.
-Each npm package's licence and ``package.json`` go with its files. A build without them (``npm ci`` never ran,
-or installed other versions than the lock's) stops, saying so. Everything else is in ``pyproject.toml``.
+wheel carries them inside the package, in ``sessions_gateway/gateway/graphiql_files/``, where the installed
+gateway finds them. Each npm package's licence and ``package.json`` go with its files. A build without them
+(``npm ci`` never ran, or installed other versions than the lock's) stops, saying so. Everything else is in
+``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from setuptools.errors import FileError
 
 HERE = Path(__file__).resolve().parent
 SOURCE = "graphiql"  # under the project's root
-PACKAGED = Path("gateway", "graphiql_files")  # under the installed packages' root
+PACKAGED = Path("sessions_gateway", "gateway", "graphiql_files")  # under the installed packages' root
 NOT_INSTALLED = "run `make install` (it runs `npm ci` in graphiql/) before building"
 
 

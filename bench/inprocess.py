@@ -15,8 +15,8 @@ from asgi_lifespan import LifespanManager
 from scenarios import WALK_QUERY
 from sqlalchemy import event
 
-from gateway.app import create_app
-from gateway.config import Settings
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping

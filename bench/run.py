@@ -31,8 +31,8 @@ from servers import floor_command, gateway_command, require_wrk, run_wrk, servin
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.auth import issue_token
-from gateway.config import Settings
+from sessions_gateway.gateway.auth import issue_token
+from sessions_gateway.gateway.config import Settings
 
 if TYPE_CHECKING:
     from servers import Server

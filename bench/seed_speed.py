@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from db.engine import init_db, make_engine
-from db.seed import seed
+from sessions_gateway.db.engine import init_db, make_engine
+from sessions_gateway.db.seed import seed
 
 
 async def run(url: str, sessions: int) -> float:

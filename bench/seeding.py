@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from db.engine import grant_reader, init_db, make_engine
-from db.seed import seed, tenant_identity
+from sessions_gateway.db.engine import grant_reader, init_db, make_engine
+from sessions_gateway.db.seed import seed, tenant_identity
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

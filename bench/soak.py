@@ -41,9 +41,9 @@ from results import Run
 from scenarios import DETAIL_QUERY, ROW_FIELDS
 from servers import gateway_command, require_wrk, serving, wrk_json
 
-from db.seed import tenant_identity
-from gateway.auth import issue_token
-from gateway.config import Settings
+from sessions_gateway.db.seed import tenant_identity
+from sessions_gateway.gateway.auth import issue_token
+from sessions_gateway.gateway.config import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

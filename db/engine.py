@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.schema import CreateIndex
 
-from db.expressions import (
+from sessions_gateway.db.expressions import (
     DURATION_KEY_FUNCTION,
     DURATION_KEY_SIGNATURE,
     SQLITE_LOWER_FUNCTION,
@@ -21,9 +21,9 @@ from db.expressions import (
     period_start,
     use_duration_key_function,
 )
-from db.indexes import GATEWAY_INDEXES
-from db.reader import CITUS_PROPAGATION, TenantReader, use_citus
-from db.tables import metadata, sessions
+from sessions_gateway.db.indexes import GATEWAY_INDEXES
+from sessions_gateway.db.reader import CITUS_PROPAGATION, TenantReader, use_citus
+from sessions_gateway.db.tables import metadata, sessions
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -184,7 +184,7 @@ class RoleError(ValueError):
 
 def sql_statements(name: str) -> list[str]:
     """The statements of ``db/<name>``, one per item (comments dropped)."""
-    sql = resources.files("db").joinpath(name).read_text(encoding="utf-8")
+    sql = resources.files("sessions_gateway.db").joinpath(name).read_text(encoding="utf-8")
     code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     return [statement.strip() for statement in code.split(";") if statement.strip()]
 

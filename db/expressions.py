@@ -14,7 +14,7 @@ from sqlalchemy import Boolean, Integer, Text, func, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from db.tables import Timestamp
+from sessions_gateway.db.tables import Timestamp
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect

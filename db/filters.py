@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Integer, and_, case, func, literal, select, tuple_
 from sqlalchemy.sql.elements import Grouping
 
-from db.expressions import AutoName, ContainsFolded, DurationKey, MinTimestamp, WholeSeconds
-from db.tables import Timestamp, sessions, tasks
+from sessions_gateway.db.expressions import AutoName, ContainsFolded, DurationKey, MinTimestamp, WholeSeconds
+from sessions_gateway.db.tables import Timestamp, sessions, tasks
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.expression import ColumnElement

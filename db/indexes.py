@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Index
 
-from db.filters import ORDER_KEYS, ListOrder
-from db.tables import procedures, recordings, session_summaries, sessions, tasks
+from sessions_gateway.db.filters import ORDER_KEYS, ListOrder
+from sessions_gateway.db.tables import procedures, recordings, session_summaries, sessions, tasks
 
 _LIVE = sessions.c.deleted_at.is_(None)
 

@@ -15,10 +15,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ARRAY, Dialect, Text, and_, any_, bindparam, case, func, literal, select
 from sqlalchemy.types import TypeDecorator
 
-from db.expressions import CodePointOrder, PeriodStart
-from db.filters import ListOrder, SessionCriteria, displayed_duration, keyset_order, seek, session_where
-from db.reader import Record
-from db.tables import procedures, recordings, session_summaries, sessions, tasks, users
+from sessions_gateway.db.expressions import CodePointOrder, PeriodStart
+from sessions_gateway.db.filters import (
+    ListOrder,
+    SessionCriteria,
+    displayed_duration,
+    keyset_order,
+    seek,
+    session_where,
+)
+from sessions_gateway.db.reader import Record
+from sessions_gateway.db.tables import procedures, recordings, session_summaries, sessions, tasks, users
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -27,8 +34,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Column, FromClause, Select, Table
     from sqlalchemy.sql.expression import ColumnElement
 
-    from db.reader import TenantReader
-    from db.rows import (
+    from sessions_gateway.db.reader import TenantReader
+    from sessions_gateway.db.rows import (
         PageRow,
         ProcedureCountRow,
         ProcedureRow,

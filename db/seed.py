@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from tqdm import tqdm
 
-from db.tables import procedures, recordings, session_summaries, sessions, tasks, tenants, users
+from sessions_gateway.db.tables import procedures, recordings, session_summaries, sessions, tasks, tenants, users
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

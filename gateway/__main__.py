@@ -1,3 +1,3 @@
-from gateway.cli import main
+from sessions_gateway.gateway.cli import main
 
 main()

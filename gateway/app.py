@@ -14,13 +14,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from db.engine import INIT_DB_COMMAND, make_engine, missing_objects, row_security_gaps
-from gateway.config import Settings
-from gateway.graphiql import graphiql_routes
-from gateway.observability import OperationNames, metrics_routes, observe_engine
-from gateway.readiness import Canary
-from gateway.view import GraphQLView
-from schema.build import build_schema
+from sessions_gateway.db.engine import INIT_DB_COMMAND, make_engine, missing_objects, row_security_gaps
+from sessions_gateway.gateway.config import Settings
+from sessions_gateway.gateway.graphiql import graphiql_routes
+from sessions_gateway.gateway.observability import OperationNames, metrics_routes, observe_engine
+from sessions_gateway.gateway.readiness import Canary
+from sessions_gateway.gateway.view import GraphQLView
+from sessions_gateway.schema.build import build_schema
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -116,7 +116,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
     tracing = None
     if settings.tracing:
         # Only here: with tracing off, opentelemetry (the ``tracing`` extra) is never imported.
-        from gateway.tracing import Tracing  # noqa: PLC0415
+        from sessions_gateway.gateway.tracing import Tracing  # noqa: PLC0415
 
         tracing = Tracing.start(tracer_provider)
     schema = build_schema(

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import jwt
 
-from gateway.errors import Unauthenticated
+from sessions_gateway.gateway.errors import Unauthenticated
 
 if TYPE_CHECKING:
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 MAX_TOKEN_BYTES = 8192
 LEEWAY_SECONDS = 30

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from starlette.datastructures import Secret
 
-from db.engine import UnsupportedDatabaseURL
-from gateway.config import Settings, SettingsError
+from sessions_gateway.db.engine import UnsupportedDatabaseURL
+from sessions_gateway.gateway.config import Settings, SettingsError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,7 +35,7 @@ DEMO_CORS_ORIGIN_REGEX = r"http://(localhost|127\.0\.0\.1)(:[0-9]+)?"
 def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> None:
     import uvicorn  # noqa: PLC0415  (only the serving commands need it)
 
-    from gateway.observability import log_config, serve_metrics, share_metrics_between_workers  # noqa: PLC0415
+    from sessions_gateway.gateway.observability import log_config, serve_metrics, share_metrics_between_workers  # noqa: PLC0415
 
     share_metrics_between_workers(workers)
     serve_metrics(Settings.from_env())  # after the line above: with several workers it reads their files
@@ -57,8 +57,8 @@ def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> No
 
 
 async def _init_and_seed(url: str, *, tenants: int | None, sessions: int | None) -> str:
-    from db.engine import init_db, make_engine  # noqa: PLC0415
-    from db.seed import seed  # noqa: PLC0415
+    from sessions_gateway.db.engine import init_db, make_engine  # noqa: PLC0415
+    from sessions_gateway.db.seed import seed  # noqa: PLC0415
 
     engine = make_engine(url, read_only=False)
     try:
@@ -136,8 +136,8 @@ def _demo_banner(url: str, tokens: dict[str, str], key_note: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gateway.app import create_app  # noqa: PLC0415
-    from gateway.auth import issue_token  # noqa: PLC0415
+    from sessions_gateway.gateway.app import create_app  # noqa: PLC0415
+    from sessions_gateway.gateway.auth import issue_token  # noqa: PLC0415
 
     # Before anything is built or printed: a busy port is one line, not a traceback after the seed.
     reason = cannot_listen(args.host, args.port)
@@ -178,12 +178,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     Settings.from_env().check()  # refuse to start without a key, before forking workers
-    _serve("gateway.app:app_from_env", host=args.host, port=args.port, workers=args.workers)
+    _serve("sessions_gateway.gateway.app:app_from_env", host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
 async def _grant(url: str, role: str) -> str:
-    from db.engine import grant_reader, make_engine  # noqa: PLC0415
+    from sessions_gateway.db.engine import grant_reader, make_engine  # noqa: PLC0415
 
     engine = make_engine(url, read_only=False)
     try:
@@ -194,7 +194,7 @@ async def _grant(url: str, role: str) -> str:
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    from db.engine import RoleError  # noqa: PLC0415
+    from sessions_gateway.db.engine import RoleError  # noqa: PLC0415
 
     settings = Settings.from_env()
     print(asyncio.run(_init_and_seed(settings.database_url, tenants=None, sessions=None)))
@@ -228,7 +228,7 @@ def _demo_key_for_token(settings: Settings) -> Secret:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from gateway.auth import CLAIM_TEXT, is_claim_text, issue_token  # noqa: PLC0415
+    from sessions_gateway.gateway.auth import CLAIM_TEXT, is_claim_text, issue_token  # noqa: PLC0415
 
     # The gateway refuses a token whose tenant_id or sub it could not use: none is minted.
     for option, value in (("--tenant", args.tenant), ("--sub", args.sub)):
@@ -243,7 +243,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(_args: argparse.Namespace) -> int:
-    from schema.build import schema  # noqa: PLC0415
+    from sessions_gateway.schema.build import schema  # noqa: PLC0415
 
     sys.stdout.write(schema.as_str() + "\n")
     return 0

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.config import Config
 from starlette.datastructures import CommaSeparatedStrings, Secret
 
-from db.engine import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_MS, UnsupportedDatabaseURL, check_url
-from gateway.context import MediaSettings
-from schema.limits import Limits
+from sessions_gateway.db.engine import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT_MS, UnsupportedDatabaseURL, check_url
+from sessions_gateway.gateway.context import MediaSettings
+from sessions_gateway.schema.limits import Limits
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
 MAX_PORT = 65_535

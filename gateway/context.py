@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 
-from db.reader import TenantReader
-from loaders import Loaders
+from sessions_gateway.db.reader import TenantReader
+from sessions_gateway.loaders import Loaders
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine

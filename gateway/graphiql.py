@@ -2,8 +2,8 @@
 
 The files are the builds that ``graphiql/package-lock.json`` pins, installed into ``graphiql/node_modules``
 by ``npm ci`` (``make install`` runs it), plus ``graphiql/boot.js``, which starts GraphiQL. A built wheel
-carries them inside the package (``gateway/graphiql_files``, laid out as under ``graphiql/``: see
-``setup.py``), and an installed gateway serves them from there; a source tree serves ``graphiql/``. The page asks
+carries them inside the package (``sessions_gateway/gateway/graphiql_files``, laid out as under ``graphiql/``:
+see ``setup.py``), and an installed gateway serves them from there; a source tree serves ``graphiql/``. The page asks
 for them by relative URL (so it works behind a path prefix too), and its Content-Security-Policy lets
 the browser load and call nothing but this server. Without those files the page says how to install them;
 the API answers either way.
@@ -25,7 +25,7 @@ from starlette.staticfiles import NotModifiedResponse
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 logger = logging.getLogger("gateway.graphiql")
 
@@ -35,7 +35,7 @@ SOURCE_ROOT = Path(__file__).resolve().parents[1] / "graphiql"
 
 def _root() -> Path:
     """Where GraphiQL's files are: inside the installed package when a wheel put them there, else the source tree."""
-    packaged = resources.files("gateway") / "graphiql_files"
+    packaged = resources.files("sessions_gateway.gateway") / "graphiql_files"
     return packaged if isinstance(packaged, Path) and packaged.is_dir() else SOURCE_ROOT
 
 

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
     from starlette.requests import Request
 
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 access_log = logging.getLogger("gateway.access")
 

@@ -23,7 +23,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from schema.lru import Lru
+from sessions_gateway.schema.lru import Lru
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from db.engine import CanaryResult, tenant_setting_canary
+from sessions_gateway.db.engine import CanaryResult, tenant_setting_canary
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
-from gateway.errors import ErrorCode
-from gateway.observability import current
+from sessions_gateway.gateway.errors import ErrorCode
+from sessions_gateway.gateway.observability import current
 
 
 class ORJSONResponse(Response):

@@ -15,8 +15,8 @@ from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 
-from gateway.auth import authenticate
-from gateway.budget import (
+from sessions_gateway.gateway.auth import authenticate
+from sessions_gateway.gateway.budget import (
     TIMED_OUT_MESSAGE,
     ClientDisconnected,
     ClientWatch,
@@ -27,13 +27,13 @@ from gateway.budget import (
     reports_busy_message,
     selects_report,
 )
-from gateway.context import Context
-from gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, Unauthenticated
-from gateway.observability import RequestRecord, current, finish, request_id_for
-from gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
-from gateway.readiness import CANARY_TTL_SECONDS
-from gateway.responses import error_response
-from schema.build import CACHE_SIZE
+from sessions_gateway.gateway.context import Context
+from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, Unauthenticated
+from sessions_gateway.gateway.observability import RequestRecord, current, finish, request_id_for
+from sessions_gateway.gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
+from sessions_gateway.gateway.readiness import CANARY_TTL_SECONDS
+from sessions_gateway.gateway.responses import error_response
+from sessions_gateway.schema.build import CACHE_SIZE
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from strawberry.http.base import BaseRequestProtocol
     from strawberry.types import ExecutionResult
 
-    from gateway.config import Settings
-    from gateway.readiness import Canary
+    from sessions_gateway.gateway.config import Settings
+    from sessions_gateway.gateway.readiness import Canary
 
 
 logger = logging.getLogger("gateway.view")
@@ -135,7 +135,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # GraphiQL from this server's own files, not Strawberry's page (which loads it from a CDN).
-        from gateway.graphiql import graphiql_page  # noqa: PLC0415  (only this method may change here)
+        from sessions_gateway.gateway.graphiql import graphiql_page  # noqa: PLC0415  (only this method may change here)
 
         return graphiql_page(self.settings)
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from loaders.procedures import ProcedureCountBySessionIdLoader, ProceduresBySessionIdLoader
-from loaders.recordings import RecordingBySessionIdLoader
-from loaders.summaries import SummaryBySessionIdLoader
-from loaders.tasks import TaskByIdLoader
-from loaders.users import UserByIdLoader
+from sessions_gateway.loaders.procedures import ProcedureCountBySessionIdLoader, ProceduresBySessionIdLoader
+from sessions_gateway.loaders.recordings import RecordingBySessionIdLoader
+from sessions_gateway.loaders.summaries import SummaryBySessionIdLoader
+from sessions_gateway.loaders.tasks import TaskByIdLoader
+from sessions_gateway.loaders.users import UserByIdLoader
 
 if TYPE_CHECKING:
-    from db.reader import TenantReader
+    from sessions_gateway.db.reader import TenantReader
 
 
 class Loaders:

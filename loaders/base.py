@@ -9,7 +9,7 @@ from aiodataloader import DataLoader
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from db.reader import TenantReader
+    from sessions_gateway.db.reader import TenantReader
 
 T = TypeVar("T")
 R = TypeVar("R")

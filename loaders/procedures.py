@@ -3,11 +3,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from db import queries
-from loaders.base import TenantLoader
+from sessions_gateway.db import queries
+from sessions_gateway.loaders.base import TenantLoader
 
 if TYPE_CHECKING:
-    from db.rows import ProcedureRow
+    from sessions_gateway.db.rows import ProcedureRow
 
 
 class ProceduresBySessionIdLoader(TenantLoader["list[ProcedureRow]"]):

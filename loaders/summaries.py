@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from db import queries
-from loaders.base import RowByKeyLoader
+from sessions_gateway.db import queries
+from sessions_gateway.loaders.base import RowByKeyLoader
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from db.rows import SummaryRow
+    from sessions_gateway.db.rows import SummaryRow
 
 
 class SummaryBySessionIdLoader(RowByKeyLoader["SummaryRow"]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.errors import BadUserInput
+from sessions_gateway.gateway.errors import BadUserInput
 
 MAX_ID_LENGTH = 255
 MAX_SEARCH_LENGTH = 200

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from gateway.context import MediaSettings
+    from sessions_gateway.gateway.context import MediaSettings
 
 
 class RecordingAvailability(Enum):

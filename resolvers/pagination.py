@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from db.filters import ListOrder
-from db.queries import Position
-from gateway.errors import BadUserInput
+from sessions_gateway.db.filters import ListOrder
+from sessions_gateway.db.queries import Position
+from sessions_gateway.gateway.errors import BadUserInput
 
 if TYPE_CHECKING:
-    from db.filters import SessionCriteria
+    from sessions_gateway.db.filters import SessionCriteria
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100

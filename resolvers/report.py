@@ -12,13 +12,13 @@ from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
 
-from db import queries
-from db.queries import GroupTotals
-from gateway.errors import BadUserInput
+from sessions_gateway.db import queries
+from sessions_gateway.db.queries import GroupTotals
+from sessions_gateway.gateway.errors import BadUserInput
 
 if TYPE_CHECKING:
-    from db.filters import SessionCriteria
-    from gateway.context import Context
+    from sessions_gateway.db.filters import SessionCriteria
+    from sessions_gateway.gateway.context import Context
 
 MAX_TIMELINE_BUCKETS = 1000
 DEFAULT_BREAKDOWN_SIZE = 100

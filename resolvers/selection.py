@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from strawberry.types.nodes import Selection
 
-    from gateway.context import Info
+    from sessions_gateway.gateway.context import Info
 
 
 def _names(selections: Iterable[Selection]) -> set[str]:

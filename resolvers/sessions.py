@@ -8,15 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from db import queries
-from resolvers.inputs import check_id
-from resolvers.pagination import CursorCodec, page_request
+from sessions_gateway.db import queries
+from sessions_gateway.resolvers.inputs import check_id
+from sessions_gateway.resolvers.pagination import CursorCodec, page_request
 
 if TYPE_CHECKING:
-    from db.filters import ListOrder, SessionCriteria
-    from db.queries import ReportPart, ReportTotals
-    from db.rows import PageRow, SessionRow
-    from gateway.context import Context
+    from sessions_gateway.db.filters import ListOrder, SessionCriteria
+    from sessions_gateway.db.queries import ReportPart, ReportTotals
+    from sessions_gateway.db.rows import PageRow, SessionRow
+    from sessions_gateway.gateway.context import Context
 
 
 @dataclass(frozen=True, slots=True)

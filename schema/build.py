@@ -11,12 +11,12 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
-from gateway.errors import ErrorCodes, code_in_place
-from schema.compiled import PlanCache
-from schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
-from schema.limits import Limits
-from schema.query import Query
-from schema.scalars import DateTime
+from sessions_gateway.gateway.errors import ErrorCodes, code_in_place
+from sessions_gateway.schema.compiled import PlanCache
+from sessions_gateway.schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
+from sessions_gateway.schema.limits import Limits
+from sessions_gateway.schema.query import Query
+from sessions_gateway.schema.scalars import DateTime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -40,16 +40,16 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
 from strawberry.types.arguments import convert_arguments
 
-from db.filters import ListOrder
-from db.queries import ReportPart
-from gateway.errors import BadUserInput, is_database_failure
-from resolvers import report as report_reads
-from resolvers import sessions as session_reads
-from schema import writers
-from schema.inputs import to_filter
-from schema.lru import Lru
-from schema.report import report_parts, score_deciles, total_seconds_within_int
-from schema.writers import Related
+from sessions_gateway.db.filters import ListOrder
+from sessions_gateway.db.queries import ReportPart
+from sessions_gateway.gateway.errors import BadUserInput, is_database_failure
+from sessions_gateway.resolvers import report as report_reads
+from sessions_gateway.resolvers import sessions as session_reads
+from sessions_gateway.schema import writers
+from sessions_gateway.schema.inputs import to_filter
+from sessions_gateway.schema.lru import Lru
+from sessions_gateway.schema.report import report_parts, score_deciles, total_seconds_within_int
+from sessions_gateway.schema.writers import Related
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
@@ -59,11 +59,11 @@ if TYPE_CHECKING:
     from graphql import DirectiveNode, DocumentNode, GraphQLSchema
     from graphql.execution.values import VariableValues
 
-    from db.filters import SessionCriteria
-    from db.queries import GroupTotals, ReportTotals
-    from db.rows import SessionRow
-    from gateway.context import Context
-    from resolvers.sessions import Page
+    from sessions_gateway.db.filters import SessionCriteria
+    from sessions_gateway.db.queries import GroupTotals, ReportTotals
+    from sessions_gateway.db.rows import SessionRow
+    from sessions_gateway.gateway.context import Context
+    from sessions_gateway.resolvers.sessions import Page
 
 MAX_PLANS = 256
 MAX_SHAPES_PER_PLAN = 8

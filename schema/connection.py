@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from db.filters import SessionCriteria
-from gateway.context import Info
-from resolvers import sessions as session_reads
-from resolvers.sessions import Page, PageEdge
-from schema.session import Session
+from sessions_gateway.db.filters import SessionCriteria
+from sessions_gateway.gateway.context import Info
+from sessions_gateway.resolvers import sessions as session_reads
+from sessions_gateway.resolvers.sessions import Page, PageEdge
+from sessions_gateway.schema.session import Session
 
 
 @strawberry.type

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, IntValueNode
 
-from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from resolvers.report import DEFAULT_BREAKDOWN_SIZE, MAX_BREAKDOWN_SIZE, MAX_TIMELINE_BUCKETS
-from schema.fragments import fragment_summaries, operations
+from sessions_gateway.resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from sessions_gateway.resolvers.report import DEFAULT_BREAKDOWN_SIZE, MAX_BREAKDOWN_SIZE, MAX_TIMELINE_BUCKETS
+from sessions_gateway.schema.fragments import fragment_summaries, operations
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 from graphql import ExecutionResult, GraphQLError, validate
 from strawberry.extensions import ParserCache, SchemaExtension
 
-from schema import compiled
-from schema.limits import refusals
-from schema.lru import Lru
+from sessions_gateway.schema import compiled
+from sessions_gateway.schema.limits import refusals
+from sessions_gateway.schema.lru import Lru
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
 
-    from schema.compiled import PlanCache
-    from schema.limits import Limits
+    from sessions_gateway.schema.compiled import PlanCache
+    from sessions_gateway.schema.limits import Limits
 
 plans_log = logging.getLogger("gateway.plans")
 

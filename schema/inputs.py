@@ -6,9 +6,9 @@ from datetime import datetime
 
 import strawberry
 
-from db.filters import SessionCriteria
-from resolvers.inputs import MAX_ID_LENGTH, check_id, check_search, check_text
-from schema.enums import SessionRole, SessionStatus
+from sessions_gateway.db.filters import SessionCriteria
+from sessions_gateway.resolvers.inputs import MAX_ID_LENGTH, check_id, check_search, check_text
+from sessions_gateway.schema.enums import SessionRole, SessionStatus
 
 
 @strawberry.input(description='Every field is optional; an absent or null field does not filter ("All").')

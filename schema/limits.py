@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
 
-from schema.cost import operation_costs
-from schema.fragments import fragment_definitions, fragment_summaries, operations, unspread_fragments
+from sessions_gateway.schema.cost import operation_costs
+from sessions_gateway.schema.fragments import fragment_definitions, fragment_summaries, operations, unspread_fragments
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

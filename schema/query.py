@@ -6,15 +6,15 @@ from typing import Annotated
 
 import strawberry
 
-from db.filters import ListOrder
-from gateway.context import Info
-from resolvers import sessions as session_reads
-from resolvers.selection import selected_subfields
-from schema.connection import SessionConnection
-from schema.enums import SessionOrder
-from schema.inputs import SessionFilter, to_filter
-from schema.report import SessionsReport, report_parts
-from schema.session import Session
+from sessions_gateway.db.filters import ListOrder
+from sessions_gateway.gateway.context import Info
+from sessions_gateway.resolvers import sessions as session_reads
+from sessions_gateway.resolvers.selection import selected_subfields
+from sessions_gateway.schema.connection import SessionConnection
+from sessions_gateway.schema.enums import SessionOrder
+from sessions_gateway.schema.inputs import SessionFilter, to_filter
+from sessions_gateway.schema.report import SessionsReport, report_parts
+from sessions_gateway.schema.session import Session
 
 FilterArg = Annotated[SessionFilter | None, strawberry.argument(name="filter")]
 

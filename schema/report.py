@@ -8,13 +8,13 @@ from typing import Annotated
 
 import strawberry
 
-from db.filters import SessionCriteria
-from db.queries import DECILES, GroupTotals, ReportPart, ReportTotals
-from gateway.context import Info
-from gateway.errors import BadUserInput
-from resolvers import report as report_reads
-from schema.enums import SessionRole, SessionStatus, TimelinePeriod
-from schema.session import User
+from sessions_gateway.db.filters import SessionCriteria
+from sessions_gateway.db.queries import DECILES, GroupTotals, ReportPart, ReportTotals
+from sessions_gateway.gateway.context import Info
+from sessions_gateway.gateway.errors import BadUserInput
+from sessions_gateway.resolvers import report as report_reads
+from sessions_gateway.schema.enums import SessionRole, SessionStatus, TimelinePeriod
+from sessions_gateway.schema.session import User
 
 GRAPHQL_INT_MAX = 2**31 - 1
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from db.rows import SessionRow
-from gateway.context import Info
-from resolvers.derived import display_name, duration_seconds
-from resolvers.media import media_url, recording_view
-from schema.enums import RecordingStatus, SessionRole, SessionStatus
+from sessions_gateway.db.rows import SessionRow
+from sessions_gateway.gateway.context import Info
+from sessions_gateway.resolvers.derived import display_name, duration_seconds
+from sessions_gateway.resolvers.media import media_url, recording_view
+from sessions_gateway.schema.enums import RecordingStatus, SessionRole, SessionStatus
 
 if TYPE_CHECKING:
-    from db.rows import ProcedureRow, TaskRow, UserRow
+    from sessions_gateway.db.rows import ProcedureRow, TaskRow, UserRow
 
 
 @strawberry.type(description="Who ran a session. Email is personal data and is never exposed.")

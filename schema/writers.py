@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from graphql import GraphQLFloat, GraphQLInt
 
-from resolvers.derived import display_name, duration_seconds
-from resolvers.media import media_url, recording_view
-from schema.enums import SessionRole, SessionStatus
-from schema.scalars import serialize_datetime
+from sessions_gateway.resolvers.derived import display_name, duration_seconds
+from sessions_gateway.resolvers.media import media_url, recording_view
+from sessions_gateway.schema.enums import SessionRole, SessionStatus
+from sessions_gateway.schema.scalars import serialize_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from gateway.context import MediaSettings
+    from sessions_gateway.gateway.context import MediaSettings
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 MAX_WRITERS = 1024

@@ -22,12 +22,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.datastructures import Secret
 
-from db.engine import CANARY_FUNCTION_PROBE, CANARY_TENANT_PROBE, grant_reader, init_db, make_engine
-from db.tables import metadata
-from gateway.app import create_app
-from gateway.config import Settings
-from gateway.context import MediaSettings
-from gateway.observability import current
+from sessions_gateway.db.engine import CANARY_FUNCTION_PROBE, CANARY_TENANT_PROBE, grant_reader, init_db, make_engine
+from sessions_gateway.db.tables import metadata
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
+from sessions_gateway.gateway.context import MediaSettings
+from sessions_gateway.gateway.observability import current
 from tests.dataset import DATA
 from tests.helpers import SECRET
 

@@ -23,7 +23,7 @@ from pglast import ast, parse_sql
 from pglast.enums import A_Expr_Kind, BoolExprType, JoinType, SetOperation
 from pglast.visitors import Visitor
 
-from db.engine import READ_TABLES
+from sessions_gateway.db.engine import READ_TABLES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -14,10 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.datastructures import Secret
 
-from db.engine import make_engine
-from gateway.app import create_app
-from gateway.config import Settings
-from gateway.errors import (
+from sessions_gateway.db.engine import make_engine
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
+from sessions_gateway.gateway.errors import (
     INTERNAL_MESSAGE,
     UNAVAILABLE_MESSAGE,
     BadUserInput,
@@ -175,7 +175,7 @@ async def test_an_exception_escaping_an_extension_is_masked_and_coded(
         raise RuntimeError("secret detail of a server fault")
         yield  # pragma: no cover  (a generator hook, as Strawberry expects)
 
-    monkeypatch.setattr("schema.extensions.CachedValidation.on_validate", broken)
+    monkeypatch.setattr("sessions_gateway.schema.extensions.CachedValidation.on_validate", broken)
     # when
     response = await post(client, "{ sessions(first: 1) { totalCount } }")
     # then: the contract's code and fixed message; the detail goes to the log only

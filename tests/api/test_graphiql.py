@@ -17,8 +17,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.datastructures import Secret
 
-from gateway import graphiql
-from gateway.app import create_app
+from sessions_gateway.gateway import graphiql
+from sessions_gateway.gateway.app import create_app
 from tests.dataset import DATA
 from tests.helpers import token_for
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 PAGE_URL = "http://testserver/graphql"

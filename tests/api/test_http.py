@@ -15,8 +15,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.datastructures import Secret
 
-from gateway.app import create_app
-from gateway.config import Settings
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
 from tests.conftest import ANSWER_EXTENSIONS
 from tests.dataset import DATA
 from tests.helpers import SECRET, post, token_for

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from strawberry.extensions import ParserCache
 
-from schema.build import CACHE_SIZE
+from sessions_gateway.schema.build import CACHE_SIZE
 from tests.conftest import ANSWER_EXTENSIONS, both_paths
 from tests.dataset import DATA
 from tests.helpers import token_for

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from strawberry.http import GraphQLRequestData
 
-from gateway.config import Settings, SettingsError
-from gateway.persisted import PersistedQueries, sha256_hex
+from sessions_gateway.gateway.config import Settings, SettingsError
+from sessions_gateway.gateway.persisted import PersistedQueries, sha256_hex
 from tests.conftest import audited, http_client, recording
 from tests.dataset import ALPHA, BETA
 from tests.helpers import token_for

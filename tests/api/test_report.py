@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from db.queries import ReportPart, ReportTotals
+from sessions_gateway.db.queries import ReportPart, ReportTotals
 from tests import factories as f
 from tests import oracle
 from tests.conftest import ANSWER_EXTENSIONS, both_paths, load, recording

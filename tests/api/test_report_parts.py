@@ -16,10 +16,10 @@ from graphql import parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from db.expressions import period_start
-from resolvers.report import ABBREVIATION_NAMES, MAX_BREAKDOWN_SIZE, time_zone_names
-from schema.cost import SCAN_COST
-from schema.limits import Limits, refusals
+from sessions_gateway.db.expressions import period_start
+from sessions_gateway.resolvers.report import ABBREVIATION_NAMES, MAX_BREAKDOWN_SIZE, time_zone_names
+from sessions_gateway.schema.cost import SCAN_COST
+from sessions_gateway.schema.limits import Limits, refusals
 from tests import factories as f
 from tests import oracle
 from tests.conftest import both_paths, load, postgres_server_url
@@ -357,7 +357,7 @@ async def test_a_timeline_of_more_buckets_than_allowed_is_refused(
     days = len(oracle.timeline(DELTA, None, "DAY", "UTC"))
     weeks = len(oracle.timeline(DELTA, None, "WEEK", "UTC"))
     assert weeks < days
-    monkeypatch.setattr("resolvers.report.MAX_TIMELINE_BUCKETS", weeks)
+    monkeypatch.setattr("sessions_gateway.resolvers.report.MAX_TIMELINE_BUCKETS", weeks)
     query = "{ sessionsReport { totalCount timeline(bucket: %s) { count } } }"
     for http in (client, executor_client):
         # when: a bucket more than allowed
@@ -552,7 +552,7 @@ async def same_answer(compiled: httpx.AsyncClient, executor: httpx.AsyncClient, 
 async def test_the_too_many_buckets_error_is_the_executors_on_the_compiled_path(
     client: httpx.AsyncClient, executor_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("resolvers.report.MAX_TIMELINE_BUCKETS", 2)
+    monkeypatch.setattr("sessions_gateway.resolvers.report.MAX_TIMELINE_BUCKETS", 2)
     query = """{ sessionsReport { totalCount byUser { count }
                  days: timeline(bucket: DAY) { count } months: timeline(bucket: MONTH) { count } } }"""
     body = await same_answer(client, executor_client, query, tenant=DELTA)

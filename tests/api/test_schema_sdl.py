@@ -6,7 +6,7 @@ from pathlib import Path
 
 from graphql import build_schema, find_breaking_changes
 
-from schema.build import schema
+from sessions_gateway.schema.build import schema
 from tests.conftest import shared_contract
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.datastructures import Secret
 
-from gateway.app import create_app
-from gateway.config import Settings
-from gateway.context import MediaSettings
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
+from sessions_gateway.gateway.context import MediaSettings
 from tests import factories as f
 from tests.conftest import (
     ANSWER_EXTENSIONS,
@@ -610,7 +610,7 @@ async def media_clients(media_url: str) -> AsyncIterator[list[httpx.AsyncClient]
 async def test_recording_status_and_media_urls_in_the_list_on_both_paths(
     media_clients: list[httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("gateway.context.clock", lambda: MEDIA_NOW)
+    monkeypatch.setattr("sessions_gateway.gateway.context.clock", lambda: MEDIA_NOW)
     for http in media_clients:
         data = await gql(http, MEDIA_SESSIONS, tenant="media")
         assert [edge["node"] for edge in data["sessions"]["edges"]] == MEDIA_EXPECTED
@@ -620,7 +620,7 @@ async def test_recording_status_and_media_urls_in_the_list_on_both_paths(
 async def test_recording_status_and_media_urls_in_the_detail_on_both_paths(
     media_clients: list[httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch, expected: dict[str, Any]
 ) -> None:
-    monkeypatch.setattr("gateway.context.clock", lambda: MEDIA_NOW)
+    monkeypatch.setattr("sessions_gateway.gateway.context.clock", lambda: MEDIA_NOW)
     for http in media_clients:
         assert await gql(http, MEDIA_DETAIL, {"id": expected["id"]}, tenant="media") == {"session": expected}
 

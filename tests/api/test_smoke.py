@@ -17,7 +17,14 @@ async def test_first_page_lists_newest_first(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["schema.writers", "schema.compiled", "schema.enums", "schema.scalars", "schema.report"]
+    "module",
+    [
+        "sessions_gateway.schema.writers",
+        "sessions_gateway.schema.compiled",
+        "sessions_gateway.schema.enums",
+        "sessions_gateway.schema.scalars",
+        "sessions_gateway.schema.report",
+    ],
 )
 def test_a_module_imports_on_its_own(module: str) -> None:
     """No import cycle through the assembled schema: each module loads first in a fresh interpreter."""

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from db.engine import make_engine
-from db.tables import sessions
+from sessions_gateway.db.engine import make_engine
+from sessions_gateway.db.tables import sessions
 from tests.conftest import (
     POSTGRES_URL,
     administer,

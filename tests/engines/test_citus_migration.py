@@ -22,8 +22,8 @@ from pglast import ast, parse_sql
 from pglast.enums import TransactionStmtKind
 from sqlalchemy.engine import make_url
 
-from db.engine import READ_TABLES, make_engine
-from db.tables import metadata
+from sessions_gateway.db.engine import READ_TABLES, make_engine
+from sessions_gateway.db.tables import metadata
 from tests import factories as f
 from tests.conftest import (
     POSTGRES_URL,
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT_KEYS = ROOT / "db" / "tenant_keys.sql"
@@ -317,7 +317,7 @@ async def migrated_clients(migrated: str, settings: Settings) -> AsyncIterator[l
 async def test_the_gateway_answers_the_same_on_the_migrated_keys_and_keeps_tenants_with_the_same_ids_apart(
     client: httpx.AsyncClient, migrated_clients: list[httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("gateway.context.clock", lambda: NOW)
+    monkeypatch.setattr("sessions_gateway.gateway.context.clock", lambda: NOW)
     for query, flt in OPERATIONS:
         variables = {"filter": flt} if flt is not None else None
         for tenant in (ALPHA, BETA, DELTA):

@@ -60,7 +60,7 @@ SCHEMA = build_schema((Path(__file__).parents[2] / "schema.graphql").read_text(e
 def pinned_clock() -> Iterator[datetime]:
     """One clock reading for every request of the module, on both apps."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("gateway.context.clock", lambda: NOW)
+        patch.setattr("sessions_gateway.gateway.context.clock", lambda: NOW)
         yield NOW
 
 
@@ -692,7 +692,7 @@ async def test_a_fault_of_the_plan_itself_is_logged_and_the_executor_still_answe
     async def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("a bug in the compiler")
 
-    monkeypatch.setattr("schema.extensions.compiled.execute", broken)
+    monkeypatch.setattr("sessions_gateway.schema.extensions.compiled.execute", broken)
     caplog.set_level(logging.DEBUG, logger=PLANS_LOGGER)
     # when
     answer = await ask_both(client, executor_client, LIST, {"first": 3})

@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import event
 
-from db.engine import make_engine
-from db.reader import TenantReader
-from loaders import Loaders
-from loaders.procedures import ProcedureCountBySessionIdLoader, ProceduresBySessionIdLoader
-from loaders.recordings import RecordingBySessionIdLoader
-from loaders.summaries import SummaryBySessionIdLoader
-from loaders.tasks import TaskByIdLoader
-from loaders.users import UserByIdLoader
+from sessions_gateway.db.engine import make_engine
+from sessions_gateway.db.reader import TenantReader
+from sessions_gateway.loaders import Loaders
+from sessions_gateway.loaders.procedures import ProcedureCountBySessionIdLoader, ProceduresBySessionIdLoader
+from sessions_gateway.loaders.recordings import RecordingBySessionIdLoader
+from sessions_gateway.loaders.summaries import SummaryBySessionIdLoader
+from sessions_gateway.loaders.tasks import TaskByIdLoader
+from sessions_gateway.loaders.users import UserByIdLoader
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from loaders.base import TenantLoader
+    from sessions_gateway.loaders.base import TenantLoader
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import event, func, select
 
-import db.filters
-from db.expressions import AutoName
-from db.tables import sessions, tasks
+from sessions_gateway import db
+from sessions_gateway.db.expressions import AutoName
+from sessions_gateway.db.tables import sessions, tasks
 from tests.conftest import POSTGRES_URL, audited, http_client, needs_init_db
 from tests.dataset import ALPHA, BETA, DELTA
 from tests.helpers import SESSION_NODE, gql
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.expression import ColumnElement
     from starlette.applications import Starlette
 
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 needs_postgresql = pytest.mark.skipif(
     POSTGRES_URL is None, reason="the statements Citus would route: set GATEWAY_TEST_POSTGRES_URL"

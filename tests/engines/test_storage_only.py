@@ -24,11 +24,11 @@ from sqlalchemy import Integer, literal_column, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from starlette.datastructures import Secret
 
-from db.engine import make_engine
-from db.expressions import DurationKey, use_duration_key_function
-from db.tables import Timestamp
-from gateway.app import create_app
-from gateway.config import Settings
+from sessions_gateway.db.engine import make_engine
+from sessions_gateway.db.expressions import DurationKey, use_duration_key_function
+from sessions_gateway.db.tables import Timestamp
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
 from tests import factories as f
 from tests.conftest import (
     POSTGRES_URL,
@@ -188,7 +188,7 @@ async def same_answers(
 async def test_every_order_pages_the_same_both_ways_on_the_storage_contract_alone(
     client: httpx.AsyncClient, gateways: Gateways, order: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("gateway.context.clock", lambda: NOW)
+    monkeypatch.setattr("sessions_gateway.gateway.context.clock", lambda: NOW)
     for tenant in TENANTS:
         # forwards, page by page, with the suite's cursors (which the storage-only gateways must accept)
         variables: dict[str, Any] = {"order": order, "first": PAGE}
@@ -216,7 +216,7 @@ async def test_every_order_pages_the_same_both_ways_on_the_storage_contract_alon
 async def test_every_filter_and_report_part_is_the_same_on_the_storage_contract_alone(
     client: httpx.AsyncClient, gateways: Gateways, flt: dict[str, Any] | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("gateway.context.clock", lambda: NOW)
+    monkeypatch.setattr("sessions_gateway.gateway.context.clock", lambda: NOW)
     for tenant in TENANTS:
         for order in ORDERS:
             await same_answers(client, gateways, LIST, {"filter": flt, "order": order, "first": 100}, tenant)
@@ -229,7 +229,7 @@ async def test_every_filter_and_report_part_is_the_same_on_the_storage_contract_
 async def test_the_detail_is_the_same_on_the_storage_contract_alone(
     client: httpx.AsyncClient, gateways: Gateways, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("gateway.context.clock", lambda: NOW)
+    monkeypatch.setattr("sessions_gateway.gateway.context.clock", lambda: NOW)
     for session in DATA.sessions:
         data = await same_answers(client, gateways, DETAIL, {"id": session["id"]}, session["tenant_id"])
         assert (data["session"] is None) == (session["deleted_at"] is not None)

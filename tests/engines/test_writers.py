@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gateway.context import MediaSettings
-from schema import writers
+from sessions_gateway.gateway.context import MediaSettings
+from sessions_gateway.schema import writers
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateTable
 
-from db.indexes import GATEWAY_INDEXES
-from db.tables import metadata
+from sessions_gateway.db.indexes import GATEWAY_INDEXES
+from sessions_gateway.db.tables import metadata
 from tests.helpers import SECRET, token_for
 from tests.readme import blocks
 
@@ -158,7 +158,7 @@ def test_token_refuses_a_sub_the_gateway_would_refuse(tmp_path: Path, sub: str) 
 
 
 def test_token_signs_with_the_demos_key_when_no_secret_is_set_and_says_so(tmp_path: Path) -> None:
-    from gateway.cli import demo_secret  # noqa: PLC0415
+    from sessions_gateway.gateway.cli import demo_secret  # noqa: PLC0415
 
     key = demo_secret(tmp_path / "sessions-demo.secret")  # as the demo makes it
     result = run(["token", "--tenant", "northwind"], cli_env(), tmp_path)
@@ -170,7 +170,7 @@ def test_token_signs_with_the_demos_key_when_no_secret_is_set_and_says_so(tmp_pa
 
 
 def test_token_signs_with_gateway_jwt_secret_even_beside_the_demos_key(tmp_path: Path) -> None:
-    from gateway.cli import demo_secret  # noqa: PLC0415
+    from sessions_gateway.gateway.cli import demo_secret  # noqa: PLC0415
 
     demo_secret(tmp_path / "sessions-demo.secret")
     result = run(["token", "--tenant", "acme"], cli_env(JWT_SECRET=SECRET), tmp_path)

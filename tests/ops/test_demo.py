@@ -14,7 +14,7 @@ import httpx
 import jwt
 import pytest
 
-from gateway.config import Settings
+from sessions_gateway.gateway.config import Settings
 from tests.docs.test_readme import make_dry_run
 from tests.helpers import token_for
 from tests.ops.test_cli import SCRIPT, STARTUP_SECONDS, cli_env, free_port, live_sessions, run, wait_until_healthy

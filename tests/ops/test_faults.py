@@ -26,11 +26,11 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from db.engine import make_engine
-from db.reader import TenantReader
-from db.tables import sessions
-from gateway.app import create_app
-from gateway.errors import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
+from sessions_gateway.db.engine import make_engine
+from sessions_gateway.db.reader import TenantReader
+from sessions_gateway.db.tables import sessions
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.errors import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.conftest import POSTGRES_URL
 from tests.dataset import ALPHA, DATA
 from tests.faultproxy import FaultProxy
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import QueuePool
     from starlette.applications import Starlette
 
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 pytestmark = [
     pytest.mark.skipif(POSTGRES_URL is None, reason="network faults are PostgreSQL's: set GATEWAY_TEST_POSTGRES_URL"),

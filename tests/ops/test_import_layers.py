@@ -17,6 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("gateway", "schema", "resolvers", "loaders", "db")
+NAMESPACE = "sessions_gateway"
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
@@ -26,8 +27,11 @@ def contract_names() -> dict[str, str]:
 
 
 def copy_tree(target: Path) -> Path:
+    """The packages laid out as installed (``sessions_gateway/<folder>``), and the configuration."""
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / package, target / NAMESPACE / package, ignore=shutil.ignore_patterns("__pycache__"))
+    # a regular package here, so lint-imports (run in this folder) reads it, not the installed namespace package
+    (target / NAMESPACE / "__init__.py").touch()
     shutil.copy(ROOT / "pyproject.toml", target / "pyproject.toml")
     return target
 
@@ -51,22 +55,22 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
     ("module", "line", "contract"),
     [
         # the types knowing the app (schema/build.py read gateway.config.Limits)
-        ("schema/build.py", "import gateway.config", "wiring"),
-        ("schema/extensions.py", "from gateway import observability", "wiring"),
+        ("schema/build.py", "import sessions_gateway.gateway.config", "wiring"),
+        ("schema/extensions.py", "from sessions_gateway.gateway import observability", "wiring"),
         # resolvers building Strawberry objects
-        ("resolvers/sessions.py", "import schema.session", "layers"),
+        ("resolvers/sessions.py", "import sessions_gateway.schema.session", "layers"),
         # the request context reading a setting from a resolver module
-        ("gateway/context.py", "import resolvers.media", "layers"),
-        ("gateway/errors.py", "import gateway.app", "wiring"),
-        ("loaders/base.py", "import gateway.context", "layers"),
-        ("db/reader.py", "import loaders", "layers"),
+        ("gateway/context.py", "import sessions_gateway.resolvers.media", "layers"),
+        ("gateway/errors.py", "import sessions_gateway.gateway.app", "wiring"),
+        ("loaders/base.py", "import sessions_gateway.gateway.context", "layers"),
+        ("db/reader.py", "import sessions_gateway.loaders", "layers"),
         ("db/tables.py", "import strawberry", "no-graphql"),
         ("loaders/base.py", "from graphql import GraphQLError", "no-graphql"),
     ],
 )
 def test_a_wrong_way_import_breaks_its_contract(tmp_path: Path, module: str, line: str, contract: str) -> None:
     tree = copy_tree(tmp_path)
-    with (tree / module).open("a", encoding="utf-8") as source:
+    with (tree / NAMESPACE / module).open("a", encoding="utf-8") as source:
         source.write(f"\n{line}  # noqa: E402\n")
     result = lint_imports(tree)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from gateway.config import Settings, SettingsError
+from sessions_gateway.gateway.config import Settings, SettingsError
 from tests.helpers import SECRET, token_for
 from tests.ops.test_cli import SCRIPT, cli_env, free_port, run, sqlite_url, wait_until_healthy
 

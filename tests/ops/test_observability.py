@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
-from gateway import observability
+from sessions_gateway.gateway import observability
 from tests.conftest import TEST_REQUEST_ID
 from tests.dataset import ALPHA
 from tests.helpers import token_for

@@ -14,12 +14,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from gateway.app import create_app
+from sessions_gateway.gateway.app import create_app
 from tests.conftest import http_client, recording
 from tests.helpers import post, token_for
 
 if TYPE_CHECKING:
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 QUERY = """
 query Boilers($filter: SessionFilter, $first: Int) {
@@ -96,7 +96,8 @@ async def test_tracing_is_off_by_default(settings: Settings) -> None:
 
 def test_with_tracing_off_opentelemetry_is_never_imported() -> None:
     program = (
-        "import sys; from gateway.app import create_app; from gateway.config import Settings; "
+        "import sys; from sessions_gateway.gateway.app import create_app; "
+        "from sessions_gateway.gateway.config import Settings; "
         "create_app(Settings(jwt_secret='x' * 32)); "
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
     )

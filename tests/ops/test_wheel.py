@@ -27,7 +27,7 @@ import httpx
 import pytest
 from packaging.requirements import Requirement
 
-from gateway import graphiql
+from sessions_gateway.gateway import graphiql
 from tests.api.test_graphiql import BROWSER, PageParts
 from tests.ops.test_demo import running_demo
 from tests.ops.test_graphiql_browser import check_graphiql_in_chromium, chromium  # noqa: F401  (a fixture)
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ["gateway", "schema", "resolvers", "loaders", "db"]
-PACKAGED = "gateway/graphiql_files"
+NAMESPACE = "sessions_gateway"  # the one top-level name the folders install under
+PACKAGED = f"{NAMESPACE}/gateway/graphiql_files"
 NPM_PACKAGES = ("graphiql", "react", "react-dom")
 BUILD_SECONDS = 300
 INSTALL_SECONDS = 600
@@ -124,7 +125,7 @@ def test_the_installed_demo_serves_graphiql_from_an_empty_folder(
     page = httpx.get(f"{base}/graphql", headers=BROWSER, timeout=10)
     assets = {name: httpx.get(f"{base}/graphiql/assets/{name}", timeout=10) for name in graphiql.ASSETS}
     where = subprocess.run(  # noqa: S603  (the venv's python, fixed arguments)
-        [str(installed / "python"), "-c", "from gateway import graphiql; print(graphiql.ROOT)"],
+        [str(installed / "python"), "-c", "from sessions_gateway.gateway import graphiql; print(graphiql.ROOT)"],
         capture_output=True,
         text=True,
         cwd=installed,  # not this checkout, whose packages python -c would import first
@@ -150,6 +151,36 @@ def test_the_installed_demos_graphiql_renders_in_chromium(
 ) -> None:
     base, token, database = installed_demo
     check_graphiql_in_chromium(chromium, base, token, database)
+
+
+def test_the_wheel_installs_one_top_level_package(wheel: Path, installed: Path) -> None:
+    """The distribution owns one name in site-packages: ``sessions_gateway``, beside its dist-info and script."""
+    with zipfile.ZipFile(wheel) as archive:
+        top_level = {name.split("/")[0] for name in archive.namelist()}
+    [dist_info] = [name for name in top_level if name.endswith(".dist-info")]
+    assert top_level == {NAMESPACE, dist_info}
+    shown = subprocess.run(  # noqa: S603  (the venv's pip, fixed arguments)
+        [str(installed / "python"), "-m", "pip", "show", "--files", "sessions-gateway"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    files = shown.split("\nFiles:\n", 1)[1].split()
+    assert {Path(name).parts[0] for name in files if not name.startswith("..")} == {NAMESPACE, dist_info}
+    assert [name for name in files if name.startswith("..")] == ["../../../bin/sessions-gateway"]
+    assert {name.split("/")[1] for name in files if name.startswith(f"{NAMESPACE}/")} == {*PACKAGES}
+    # none of the folders' own names is importable from the installed venv: nothing to shadow PyPI's "schema" or "db"
+    probe = "import importlib.util as u; print([n for n in ARGS if u.find_spec(n)])".replace("ARGS", repr(PACKAGES))
+    found = subprocess.run(  # noqa: S603  (the venv's python, fixed arguments)
+        [str(installed / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=installed,  # not this checkout, whose folders python -c would find first
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+    assert found == "[]"
 
 
 def _project_copy(tmp_path: Path) -> Path:
@@ -206,7 +237,7 @@ def _normalized(name: str) -> str:
 
 
 def test_every_third_party_module_the_gateway_imports_is_a_declared_dependency() -> None:
-    own = set(PACKAGES)
+    own = {NAMESPACE}
     third_party = {name for name in _imported_top_level_modules() - own if name not in sys.stdlib_module_names}
     distributions = importlib.metadata.packages_distributions()
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]

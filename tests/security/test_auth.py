@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.datastructures import Secret
 
-from gateway.app import create_app
-from gateway.config import Settings
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
 from tests.dataset import DATA
 from tests.helpers import SECRET, token_for
 

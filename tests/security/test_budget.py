@@ -22,10 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.datastructures import Secret
 
-from gateway.app import create_app
-from gateway.budget import REPORT_RETRY_AFTER_SECONDS, TIMED_OUT_MESSAGE, selects_report
-from gateway.config import Settings, SettingsError
-from gateway.persisted import sha256_hex
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.budget import REPORT_RETRY_AFTER_SECONDS, TIMED_OUT_MESSAGE, selects_report
+from sessions_gateway.gateway.config import Settings, SettingsError
+from sessions_gateway.gateway.persisted import sha256_hex
 from tests.conftest import POSTGRES_URL
 from tests.dataset import DATA
 from tests.helpers import SECRET, post, token_for

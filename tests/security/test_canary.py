@@ -19,9 +19,9 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from starlette.datastructures import Secret
 
-from db.engine import CANARY_FAILED, READ_TABLES, make_engine, sql_statements
-from gateway.app import create_app
-from gateway.config import Settings
+from sessions_gateway.db.engine import CANARY_FAILED, READ_TABLES, make_engine, sql_statements
+from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.config import Settings
 from tests.conftest import (
     POSTGRES_URL,
     as_role,

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 from graphql import parse
 
-from schema.cost import SCAN_COST, operation_estimates
-from schema.limits import Limits, refusals
+from sessions_gateway.schema.cost import SCAN_COST, operation_estimates
+from sessions_gateway.schema.limits import Limits, refusals
 from tests.helpers import WHOLE_REPORT, gql, post
 
 if TYPE_CHECKING:

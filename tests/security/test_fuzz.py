@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
-from gateway.errors import ErrorCode
+from sessions_gateway.gateway.errors import ErrorCode
 from tests.dataset import ALPHA, BETA, DATA
 from tests.helpers import token_for
 

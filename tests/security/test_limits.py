@@ -19,9 +19,9 @@ import pytest
 import strawberry.extensions
 from graphql import parse
 
-import schema
-from gateway.config import Settings
-from schema.limits import Limits, expanded_fields, refusals
+from sessions_gateway import schema
+from sessions_gateway.gateway.config import Settings
+from sessions_gateway.schema.limits import Limits, expanded_fields, refusals
 from tests.helpers import gql, gql_error, post
 
 if TYPE_CHECKING:

@@ -21,14 +21,13 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-import db.filters
-import db.queries
-from db.engine import READ_TABLES, RoleError, grant_reader, init_db, make_engine, row_security_gaps
-from db.filters import ListOrder, SessionCriteria
-from db.reader import TENANT_SETTING, TenantReader, begin_script
-from db.tables import metadata, sessions
-from gateway import cli
-from gateway.app import create_app
+from sessions_gateway import db
+from sessions_gateway.db.engine import READ_TABLES, RoleError, grant_reader, init_db, make_engine, row_security_gaps
+from sessions_gateway.db.filters import ListOrder, SessionCriteria
+from sessions_gateway.db.reader import TENANT_SETTING, TenantReader, begin_script
+from sessions_gateway.db.tables import metadata, sessions
+from sessions_gateway.gateway import cli
+from sessions_gateway.gateway.app import create_app
 from tests.conftest import (
     POSTGRES_URL,
     administer,
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from gateway.config import Settings
+    from sessions_gateway.gateway.config import Settings
 
 pytestmark = [
     pytest.mark.skipif(
@@ -283,7 +282,7 @@ async def test_through_the_api_a_list_that_forgot_its_tenant_filter_still_shows_
     def forgetful_where(tenant_id: str, filter_: Any) -> list[Any]:
         return [c for c in real_where(tenant_id, filter_) if "tenant_id" not in str(c)]
 
-    monkeypatch.setattr("db.queries.session_where", forgetful_where)
+    monkeypatch.setattr("sessions_gateway.db.queries.session_where", forgetful_where)
     application = create_app(settings)  # not audited: its statements lack the filter on purpose
     async with LifespanManager(application), http_client(application) as client:
         # when

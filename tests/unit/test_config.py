@@ -8,9 +8,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from db.engine import make_engine
-from gateway.config import DEFAULT_DATABASE_URL, Settings, SettingsError
-from schema.limits import Limits
+from sessions_gateway.db.engine import make_engine
+from sessions_gateway.gateway.config import DEFAULT_DATABASE_URL, Settings, SettingsError
+from sessions_gateway.schema.limits import Limits
 
 
 def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schema.lru import Lru
+from sessions_gateway.schema.lru import Lru
 
 
 def test_the_least_recently_used_entry_goes_first() -> None:

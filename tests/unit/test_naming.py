@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from gateway.context import MediaSettings
-from resolvers.derived import display_name, duration_seconds, whole_seconds
-from resolvers.media import RecordingAvailability, RecordingView, media_url, recording_view
+from sessions_gateway.gateway.context import MediaSettings
+from sessions_gateway.resolvers.derived import display_name, duration_seconds, whole_seconds
+from sessions_gateway.resolvers.media import RecordingAvailability, RecordingView, media_url, recording_view
 
 START = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 NOW = datetime(2026, 11, 25, 12, 0, 0, 500_000, tzinfo=UTC)
