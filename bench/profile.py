@@ -29,7 +29,7 @@ from servers import gateway_command, run_wrk, serving
 # Areas by the file a frame is in: the first pattern that matches names it. The gateway's folders install
 # as sessions_gateway/<folder>.
 AREAS = [
-    ("gateway: compiled plans", r"\(((sessions_gateway/)?resolvers/(compiled|writers)\.py|<writer of)"),
+    ("gateway: compiled plans", r"\(((sessions_gateway/)?schema/(compiled|writers)\.py|<writer of)"),
     ("gateway: resolvers, loaders, db", r"\((sessions_gateway/)?(resolvers|loaders|db)/"),
     ("gateway: schema, view, auth", r"\((sessions_gateway/)?(schema|gateway)/"),
     ("SQLAlchemy", r"\(sqlalchemy/"),
