@@ -78,7 +78,11 @@ JOIN users u ON u.tenant_id = $1 AND u.id = s.user_id
 LEFT JOIN tasks t ON t.tenant_id = $1 AND t.id = s.task_id
 """  # noqa: S608
 
-# $1 tenant, $2 session id, $3 media base URL (storage keys resolve against it; no signing).
+# A session with no committed recording: still uploading while in progress, else none was captured.
+NOT_COMMITTED = "CASE WHEN s.status = 'in_progress' THEN 'UPLOADING' ELSE 'NOT_CAPTURED' END"
+
+# $1 tenant, $2 session id, $3 media base URL (storage keys resolve against it; no signing). Thumbnails
+# and clips are written as the seed stores them, absolute URLs, which the gateway passes through.
 DETAIL_SQL = f"""
 SELECT json_build_object('data', json_build_object('session', (
     SELECT json_build_object({ROW_FIELDS},
@@ -88,7 +92,7 @@ SELECT json_build_object('data', json_build_object('session', (
                 'description', p.description, 'videoUrl', p.video_url) ORDER BY p.position)
             FROM procedures p WHERE p.tenant_id = $1 AND p.session_id = s.id), '[]'::json),
         'recording', CASE
-            WHEN r.session_id IS NULL THEN json_build_object('status', 'NOT_CAPTURED', 'url', NULL, 'expiresAt', NULL)
+            WHEN r.session_id IS NULL THEN json_build_object('status', {NOT_COMMITTED}, 'url', NULL, 'expiresAt', NULL)
             WHEN r.state = 'uploading' THEN json_build_object('status', 'UPLOADING', 'url', NULL, 'expiresAt', NULL)
             WHEN coalesce(r.storage_key, '') <> '' THEN json_build_object(
                 'status', 'AVAILABLE', 'url', rtrim($3, '/') || '/' || ltrim(r.storage_key, '/'), 'expiresAt', NULL)
@@ -96,7 +100,7 @@ SELECT json_build_object('data', json_build_object('session', (
                 'status', 'EXPIRED', 'url', NULL, 'expiresAt', {iso("r.legacy_expires_at")})
             WHEN coalesce(r.legacy_url, '') <> '' THEN json_build_object(
                 'status', 'AVAILABLE', 'url', r.legacy_url, 'expiresAt', {iso("r.legacy_expires_at")})
-            ELSE json_build_object('status', 'NOT_CAPTURED', 'url', NULL, 'expiresAt', NULL) END,
+            ELSE json_build_object('status', {NOT_COMMITTED}, 'url', NULL, 'expiresAt', NULL) END,
         'summary', CASE
             WHEN m.session_id IS NULL OR (m.score IS NULL AND m.prose IS NULL AND m.trainer_notes IS NULL) THEN NULL
             ELSE json_build_object('score', m.score, 'prose', m.prose, 'trainerNotes', m.trainer_notes) END)
