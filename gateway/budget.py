@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Self
 
 from graphql import (
@@ -26,11 +25,10 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    parse,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine
     from types import TracebackType
 
     from starlette.types import Message, Receive
@@ -182,23 +180,19 @@ class ReportSlots:
             del self._running[tenant_id]  # no entry per tenant ever seen
 
 
-def selects_report(query: str | None, operation_name: str | None, *, max_tokens: int) -> bool:
+def selects_report(query: str | None, operation_name: str | None, *, parse: Callable[[str], DocumentNode]) -> bool:
     """Whether the operation that runs selects ``sessionsReport``, at its root or through fragments.
 
-    Read from the text before validation, so it holds whichever engine runs the operation. A
+    Read from the document before validation, so it holds whichever engine runs the operation;
+    ``parse`` is the schema's own (cached) parser, so the document is parsed once per text. A
     document that does not parse is not one (it fails with its own error). Without an operation
     name, any operation of the document counts; ``@skip``/``@include`` are not evaluated (a report
     they might leave out still counts).
     """
     if not query or REPORT_FIELD not in query:  # most requests: no parsing
         return False
-    return _selects_report(query, operation_name, max_tokens)
-
-
-@lru_cache(maxsize=256)
-def _selects_report(query: str, operation_name: str | None, max_tokens: int) -> bool:
     try:
-        document = parse(query, no_location=True, max_tokens=max_tokens)
+        document = parse(query)
     except GraphQLError:
         return False
     return any(_selection_has_report(op.selection_set, document) for op in _operations(document, operation_name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -119,8 +120,9 @@ class GraphQLView(GraphQL[Context, None]):
         )
         # The schema's own parse cache (``CachedParser``, same size, same token limit): a document
         # parsed here to choose its operation is not parsed again.
-        self.parse = ParserCache(maxsize=CACHE_SIZE).cached_parse_document
-        self.max_tokens = settings.limits.max_tokens
+        self.parse = partial(
+            ParserCache(maxsize=CACHE_SIZE).cached_parse_document, max_tokens=settings.limits.max_tokens
+        )
         self.reports = ReportSlots(settings.max_concurrent_reports)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -271,7 +273,7 @@ class GraphQLView(GraphQL[Context, None]):
             request_data = self.persisted.resolve(request_data, context.tenant_id)
             request.state.record.operation = request_data.operation_name
             self._check_operation_is_chosen(request_data)
-            if selects_report(request_data.query, request_data.operation_name, max_tokens=self.max_tokens):
+            if selects_report(request_data.query, request_data.operation_name, parse=self.parse):
                 # Until the request has ended and given its connection back: ReportsBusy if none is free.
                 self.reports.hold_until_done(context.tenant_id, current_task())
         return await super().execute_operation(
@@ -296,7 +298,7 @@ class GraphQLView(GraphQL[Context, None]):
         if request_data.operation_name is not None or request_data.query is None:
             return
         try:
-            document = self.parse(request_data.query, max_tokens=self.max_tokens)
+            document = self.parse(request_data.query)
         except GraphQLError:
             return
         operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)

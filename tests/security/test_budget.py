@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import dataclasses
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
+from graphql import parse
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -86,7 +88,7 @@ def test_a_report_request_is_one_whose_operation_selects_sessions_report(
     operation_name: str | None,
     expected: bool,  # noqa: FBT001
 ) -> None:
-    assert selects_report(query, operation_name, max_tokens=2000) is expected
+    assert selects_report(query, operation_name, parse=partial(parse, max_tokens=2000)) is expected
 
 
 # --- settings -------------------------------------------------------------------------------------
