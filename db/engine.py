@@ -132,10 +132,12 @@ def _refuse_connections_left_in_a_transaction(engine: AsyncEngine) -> None:
             raise DisconnectionError("the connection is still inside a transaction")
 
 
-# Whether the database has gw_duration_key and this role may call it (false, not an error, if not).
-_HAS_DURATION_FUNCTION = (
-    f"SELECT COALESCE(has_function_privilege(to_regprocedure('{DURATION_KEY_SIGNATURE}'), 'EXECUTE'), false)"
-)
+def _callable(signature: str) -> str:
+    """SQL: whether the database has the function ``signature`` and this role may call it (false, not an error)."""
+    return f"COALESCE(has_function_privilege(to_regprocedure('{signature}'), 'EXECUTE'), false)"
+
+
+_HAS_DURATION_FUNCTION = f"SELECT {_callable(DURATION_KEY_SIGNATURE)}"
 _IS_CITUS = "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"
 
 
@@ -290,9 +292,7 @@ async def row_security_gaps(engine: AsyncEngine) -> list[str]:
 INIT_DB_COMMAND = "sessions-gateway init-db"
 POLICY_NAME = "gateway_tenant_isolation"  # db/row_security.sql's, on each of READ_TABLES
 
-_HAS_CANARY_FUNCTION = (
-    f"SELECT COALESCE(has_function_privilege(to_regprocedure('{CANARY_FUNCTION}()'), 'EXECUTE'), false)"
-)
+_HAS_CANARY_FUNCTION = f"SELECT {_callable(f'{CANARY_FUNCTION}()')}"
 _PG_INDEXES = text(
     "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
     "WHERE n.nspname = current_schema() AND c.relkind = 'i' AND c.relname = ANY(:names)"
@@ -401,7 +401,7 @@ class CanaryResult:
 # The canary's own statements on the role's connection, before it reads as a request does.
 CANARY_FUNCTION_PROBE = (
     f"SELECT to_regprocedure('{CANARY_FUNCTION}()') IS NOT NULL AS present, "
-    f"COALESCE(has_function_privilege(to_regprocedure('{CANARY_FUNCTION}()'), 'EXECUTE'), false) AS callable"
+    f"{_callable(f'{CANARY_FUNCTION}()')} AS callable"
 )
 CANARY_TENANT_PROBE = f"SELECT {CANARY_FUNCTION}()"
 CANARY_FAILED = (
