@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Secret
 
 from sessions_gateway.db.engine import UnsupportedDatabaseURL
-from sessions_gateway.gateway.config import Settings, SettingsError
+from sessions_gateway.gateway.config import MAX_PORT, Settings, SettingsError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-MAX_PORT = 65_535
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///./sessions-demo.db"
 # The demo's signing key, beside its database: tokens it printed still verify after a restart.
 DEMO_SECRET_FILE = Path("sessions-demo.secret")
