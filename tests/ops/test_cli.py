@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -314,34 +315,42 @@ def wait_until_healthy(
         time.sleep(0.1)
 
 
-@pytest.fixture
-def server(tmp_path: Path, seeded_db: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """``sessions-gateway serve`` on a free port of 127.0.0.1; its base URL once ``/healthz`` answers.
+@contextlib.contextmanager
+def serving(
+    database: Path, workdir: Path, *, workers: int = 1, **env: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``sessions-gateway serve`` of ``database`` on a free port of 127.0.0.1, ``GATEWAY_*`` ``env`` added.
 
-    Its workers: the test's indirect parameter, else one. Its output goes to ``serve.log``.
+    Its process and base URL once ``/healthz`` answers; its output goes to ``workdir/serve.log``.
     """
     port = free_port()
-    workers = str(getattr(request, "param", 1))
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-        [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", workers],
-        env=cli_env(DATABASE_URL=sqlite_url(seeded_db), JWT_SECRET=SECRET),
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(process, base, tmp_path / "serve.log")
-        yield base
-    finally:
-        process.terminate()
+    log_path = workdir / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
+            [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            env=cli_env(DATABASE_URL=sqlite_url(database), JWT_SECRET=SECRET, **env),
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            wait_until_healthy(process, base, log_path)
+            yield process, base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path, seeded_db: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """``serving`` the seeded database with the test's indirect parameter as its workers, else one."""
+    with serving(seeded_db, tmp_path, workers=getattr(request, "param", 1)) as (_process, base):
+        yield base
 
 
 @pytest.mark.parametrize("server", [1, 2], indirect=True, ids=["one-worker", "two-workers"])

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from sessions_gateway.gateway.config import Settings, SettingsError
-from tests.helpers import SECRET, token_for
-from tests.ops.test_cli import SCRIPT, cli_env, free_port, run, sqlite_url, wait_until_healthy
+from tests.helpers import token_for
+from tests.ops.test_cli import cli_env, free_port, run, serving, sqlite_url, wait_until_healthy
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,34 +30,17 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers"])
 def test_metrics_are_served_on_their_own_port_only(database: Path, tmp_path: Path, workers: int) -> None:
-    api, metrics = free_port(), free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-            [str(SCRIPT), "serve", "--host", "127.0.0.1", "--port", str(api), "--workers", str(workers)],
-            env=cli_env(DATABASE_URL=sqlite_url(database), JWT_SECRET=SECRET, METRICS_PORT=str(metrics)),
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_healthy(process, f"http://127.0.0.1:{api}", log)
-            wait_until_healthy(process, f"http://127.0.0.1:{metrics}", log, probe="/metrics")
-            query = {"query": "query Counted { sessions(first: 1) { totalCount } }"}
-            for _ in range(3):  # a connection each, so that with two workers both may answer
-                with httpx.Client(base_url=f"http://127.0.0.1:{api}", timeout=10) as http:
-                    answer = http.post("/graphql", json=query, headers={"Authorization": f"Bearer {token_for('acme')}"})
-                    assert answer.status_code == 200, answer.text
-            with httpx.Client(timeout=10) as http:
-                on_api = http.get(f"http://127.0.0.1:{api}/metrics")
-                scraped = http.get(f"http://127.0.0.1:{metrics}/metrics")
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    metrics = free_port()
+    with serving(database, tmp_path, workers=workers, METRICS_PORT=str(metrics)) as (process, api):
+        wait_until_healthy(process, f"http://127.0.0.1:{metrics}", tmp_path / "serve.log", probe="/metrics")
+        query = {"query": "query Counted { sessions(first: 1) { totalCount } }"}
+        for _ in range(3):  # a connection each, so that with two workers both may answer
+            with httpx.Client(base_url=api, timeout=10) as http:
+                answer = http.post("/graphql", json=query, headers={"Authorization": f"Bearer {token_for('acme')}"})
+                assert answer.status_code == 200, answer.text
+        with httpx.Client(timeout=10) as http:
+            on_api = http.get(f"{api}/metrics")
+            scraped = http.get(f"http://127.0.0.1:{metrics}/metrics")
     assert on_api.status_code == 404
     assert "gateway_requests_total" not in on_api.text
     assert scraped.status_code == 200
