@@ -12,7 +12,7 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ARRAY, Dialect, Text, and_, any_, bindparam, case, func, literal, select
+from sqlalchemy import ARRAY, Dialect, Text, and_, any_, bindparam, case, func, literal, select, true
 from sqlalchemy.types import TypeDecorator
 
 from sessions_gateway.db.expressions import CodePointOrder, PeriodStart
@@ -24,7 +24,8 @@ from sessions_gateway.db.filters import (
     seek,
     session_where,
 )
-from sessions_gateway.db.reader import Record
+from sessions_gateway.db.reader import Record, record_type
+from sessions_gateway.db.relations import Relation
 from sessions_gateway.db.tables import procedures, recordings, session_summaries, sessions, tasks, users
 
 if TYPE_CHECKING:
@@ -116,6 +117,191 @@ async def page_sessions(
     )
     rows = await db.rows(stmt)
     return list(reversed(rows)) if from_end else rows
+
+
+# --- one statement per request: a page (or one session) and every relation its fields read ------
+
+
+def _relation_columns(relation: Relation) -> tuple[ColumnElement[Any], ...]:
+    """The columns of ``relation`` a joined statement selects: those of its loader batch."""
+    return _BATCHES[_BATCH_OF[relation]][1]
+
+
+def joined_statement(
+    base: Select[Any],
+    *,
+    tenant_id: str,
+    relations: frozenset[Relation],
+    order: Sequence[tuple[str, bool]] = (),
+    total_of: Sequence[ColumnElement[bool]] | None = None,
+) -> Select[Any]:
+    """``base`` (sessions, at most a page of them) with each of ``relations`` joined to every row, one statement.
+
+    To-one relations (user, task, recording, summary) are LEFT JOINs returning their columns
+    labelled ``<relation>__<column>``; the procedure count a scalar subquery per row; the
+    procedures a LEFT JOIN after ``base``'s LIMIT, one row per procedure (``split_joined`` folds
+    them back). Rows come in ``order`` (``base``'s column labels, descending or not), then by
+    procedure position. Every table read binds ``tenant_id``. With ``total_of`` (the WHERE of the
+    list without its cursor), the count of all matching sessions is one more column, ``total``:
+    the statement is then one row with a NULL page when the page is empty, so the count and the
+    page always come from one statement's snapshot.
+    """
+    page = base.subquery("page")
+    columns: list[ColumnElement[Any]] = list(page.c)
+    joined: FromClause = page
+    to_one = {
+        Relation.USER: (users, users.c.id == page.c.user_id),
+        Relation.TASK: (tasks, tasks.c.id == page.c.task_id),
+        Relation.RECORDING: (recordings, recordings.c.session_id == page.c.id),
+        Relation.SUMMARY: (session_summaries, session_summaries.c.session_id == page.c.id),
+        Relation.PROCEDURES: (procedures, procedures.c.session_id == page.c.id),
+    }
+    for relation, (table, on) in to_one.items():
+        if relation in relations:
+            joined = joined.outerjoin(table, and_(table.c.tenant_id == tenant_id, on))
+            columns.extend(c.label(f"{relation.value}__{c.key}") for c in _relation_columns(relation))
+    if Relation.PROCEDURE_COUNT in relations and Relation.PROCEDURES not in relations:
+        count = (
+            select(func.count())
+            .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id == page.c.id)
+            .scalar_subquery()
+        )
+        columns.append(count.label(f"{Relation.PROCEDURE_COUNT.value}__n"))
+    stmt = select(*columns).select_from(joined)
+    if total_of is None:
+        ordering = [page.c[name].desc() if descending else page.c[name].asc() for name, descending in order]
+        if Relation.PROCEDURES in relations:
+            ordering.append(procedures.c.position.asc())
+        return stmt.order_by(*ordering)
+    rows = stmt.subquery("rows")
+    total = select(func.count().label("total")).select_from(sessions).where(*total_of).subquery("total")
+    ordering = [rows.c[name].desc() if descending else rows.c[name].asc() for name, descending in order]
+    if Relation.PROCEDURES in relations:
+        ordering.append(rows.c[f"{Relation.PROCEDURES.value}__position"].asc())
+    return select(total.c.total, *rows.c).select_from(total.outerjoin(rows, true())).order_by(*ordering)
+
+
+_BATCH_OF = {
+    Relation.USER: "users",
+    Relation.TASK: "tasks",
+    Relation.PROCEDURES: "procedures",
+    Relation.RECORDING: "recordings",
+    Relation.SUMMARY: "summaries",
+}
+
+
+@dataclass(slots=True)
+class Joined:
+    """A joined statement's rows folded back: the sessions in order, each relation's rows by key, the total.
+
+    ``related`` is keyed by ``Relation.value``: users and tasks by their id, the rest by session
+    id. Every session has its count and its (possibly empty) list of procedures when those were
+    joined; a missing user, task, recording or summary is simply absent, as a loader reports it.
+    """
+
+    rows: list[Any]
+    related: dict[str, dict[str, Any]]
+    total: int | None = None
+
+
+@cache
+def _layout(columns: tuple[str, ...]) -> tuple[Any, tuple[int, ...], dict[str, tuple[Any, tuple[int, ...]]]]:
+    """How a joined row splits: the session's record type and column indexes, and each relation's."""
+    own = tuple(i for i, name in enumerate(columns) if "__" not in name and name != "total")
+    parts: dict[str, list[int]] = {}
+    for i, name in enumerate(columns):
+        if "__" in name:
+            parts.setdefault(name.split("__", 1)[0], []).append(i)
+    return (
+        record_type(tuple(columns[i] for i in own)),
+        own,
+        {
+            part: (record_type(tuple(columns[i].split("__", 1)[1] for i in idx)), tuple(idx))
+            for part, idx in parts.items()
+        },
+    )
+
+
+def split_joined(columns: tuple[str, ...], rows: Sequence[Sequence[Any]], relations: frozenset[Relation]) -> Joined:
+    """Fold the rows of ``joined_statement`` back into sessions and their relations' rows."""
+    session_type, own, parts = _layout(columns)
+    total_at = columns.index("total") if "total" in columns else None
+    out = Joined([], {relation.value: {} for relation in relations})
+    if total_at is not None:
+        out.total = int(rows[0][total_at]) if rows else 0
+    counts, procedures_ = out.related.get("counts"), out.related.get("procedures")
+    new = tuple.__new__
+    last_id = None
+    for row in rows:
+        session_id = row[own[0]]
+        if session_id is None:  # the page is empty: the one row holds the total alone
+            continue
+        if session_id != last_id:
+            last_id = session_id
+            session = new(session_type, [row[i] for i in own])
+            out.rows.append(session)
+            for part, (kind, idx) in parts.items():
+                target = out.related[part]
+                if part == "counts":
+                    target[session_id] = int(row[idx[0]])
+                elif part == "procedures":
+                    target[session_id] = []
+                elif row[idx[0]] is not None:
+                    key = session.user_id if part == "users" else session.task_id if part == "tasks" else session_id
+                    target[key] = new(kind, [row[i] for i in idx])
+        if procedures_ is not None:
+            kind, idx = parts["procedures"]
+            if row[idx[0]] is not None:
+                procedures_[session_id].append(new(kind, [row[i] for i in idx]))
+    if procedures_ is not None and counts is not None:
+        for key, found in procedures_.items():
+            counts[key] = len(found)
+    return out
+
+
+async def page_joined(
+    db: TenantReader,
+    *,
+    tenant_id: str,
+    filter_: SessionCriteria,
+    order: ListOrder,
+    after: Position | None,
+    before: Position | None,
+    limit: int,
+    from_end: bool,
+    relations: frozenset[Relation],
+    total: bool,
+) -> Joined:
+    """``page_sessions``'s rows with ``relations`` (and the count of all matches when ``total``): one statement."""
+    base = page_statement(
+        tenant_id=tenant_id, filter_=filter_, order=order, after=after, before=before, limit=limit, from_end=from_end
+    )
+    descending = order.descending != from_end
+    stmt = joined_statement(
+        base,
+        tenant_id=tenant_id,
+        relations=relations,
+        order=(("sort_key", descending), ("id", descending)),
+        total_of=session_where(tenant_id, filter_) if total else None,
+    )
+    rows = await db.rows(stmt)
+    joined = split_joined(rows[0]._fields if rows else (), rows, relations)
+    if from_end:
+        joined.rows.reverse()
+    return joined
+
+
+async def session_joined(
+    db: TenantReader, *, tenant_id: str, session_id: str, relations: frozenset[Relation]
+) -> Joined:
+    """``session_by_id``'s row (none, or one) with ``relations``: one statement."""
+    base = select(*SESSION_COLUMNS).where(
+        sessions.c.tenant_id == tenant_id,
+        sessions.c.id == session_id,
+        sessions.c.deleted_at.is_(None),
+    )
+    rows = await db.rows(joined_statement(base, tenant_id=tenant_id, relations=relations))
+    return split_joined(rows[0]._fields if rows else (), rows, relations)
 
 
 async def count_sessions(db: TenantReader, *, tenant_id: str, filter_: SessionCriteria) -> int:

@@ -53,14 +53,14 @@ protocols of ``db/rows.py``; ``Record`` stays for the report's aggregate rows, r
 
 
 @cache
-def _record_type(columns: tuple[str, ...]) -> Any:
+def record_type(columns: tuple[str, ...]) -> Any:
     return namedtuple("Record", columns)  # noqa: PYI024  (fields are known only at run time)
 
 
 def records(result: Result[Any]) -> list[Record]:
     """``result``'s rows as named tuples."""
     # tuple.__new__ straight: a C call per row, where namedtuple's _make adds a Python frame.
-    make = partial(tuple.__new__, _record_type(tuple(result.keys())))
+    make = partial(tuple.__new__, record_type(tuple(result.keys())))
     return [make(row) for row in result.all()]
 
 

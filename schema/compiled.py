@@ -42,6 +42,7 @@ from strawberry.types.arguments import convert_arguments
 
 from sessions_gateway.db.filters import ListOrder
 from sessions_gateway.db.queries import ReportPart
+from sessions_gateway.db.relations import Relation
 from sessions_gateway.gateway.errors import BadUserInput, is_database_failure
 from sessions_gateway.resolvers import report as report_reads
 from sessions_gateway.resolvers import sessions as session_reads
@@ -263,6 +264,32 @@ async def fetch_related(ctx: Context, rows: Sequence[SessionRow], names: set[str
     return related
 
 
+def session_relations(names: set[str]) -> frozenset[Relation]:
+    """The relations the Session fields ``names`` read: what one statement joins for them."""
+    wanted = set()
+    if "user" in names:
+        wanted.add(Relation.USER)
+    if "linkedTask" in names or "name" in names:
+        wanted.add(Relation.TASK)
+    if "procedures" in names:
+        wanted.add(Relation.PROCEDURES)
+    if "procedureCount" in names:
+        wanted.add(Relation.PROCEDURE_COUNT)
+    if "recording" in names:
+        wanted.add(Relation.RECORDING)
+    if "summary" in names:
+        wanted.add(Relation.SUMMARY)
+    return frozenset(wanted)
+
+
+def _related(ctx: Context, found: Mapping[str, dict[str, Any]]) -> Related:
+    """The writers' view of the relations one statement read (by ``Relation.value``)."""
+    related = Related(now=ctx.now, media=ctx.media)
+    for attr, rows in found.items():
+        setattr(related, attr, rows)
+    return related
+
+
 Getter = Callable[[Any], Any]
 
 
@@ -322,6 +349,9 @@ class Runner:
 
     async def sessions(self, sel: Selected, args: dict[str, Any]) -> Any:
         ctx = self.ctx
+        nodes = [n for e in _find(sel.children, "edges") for n in _find(e.children, "node")]
+        wanted = {name for n in nodes for name in n.child_names()}
+        # One statement: the page, every relation its rows' fields read, and the count if selected.
         page: Page = await session_reads.list_sessions(
             ctx,
             filter_=to_filter(args["filter_"]),
@@ -330,19 +360,10 @@ class Runner:
             after=args["after"],
             last=args["last"],
             before=args["before"],
+            relations=session_relations(wanted),
+            total=bool(_find(sel.children, "totalCount")),
         )
-        rows = page.rows
-        nodes = [n for e in _find(sel.children, "edges") for n in _find(e.children, "node")]
-        wanted = {name for n in nodes for name in n.child_names()}
-        count_wanted = bool(_find(sel.children, "totalCount"))
-
-        async def count() -> int:
-            return await session_reads.count_sessions(ctx, page.filter_)
-
-        if count_wanted:
-            related, total = await asyncio.gather(fetch_related(ctx, rows, wanted), count())
-        else:
-            related, total = await fetch_related(ctx, rows, wanted), 0
+        related = _related(ctx, page.related)
 
         def write_edges(edges_sel: Selected) -> Any:
             write = edges_sel.writer
@@ -359,19 +380,20 @@ class Runner:
             elif child.name == "pageInfo":
                 out[child.key] = _object(child.children, "PageInfo", _PAGE_INFO)(page)
             elif child.name == "totalCount":
-                out[child.key] = _int(total)
+                out[child.key] = _int(page.total)
             else:
                 raise Unsupported("field")
         return out
 
     async def session(self, sel: Selected, args: dict[str, Any]) -> Any:
-        row = await session_reads.get_session(self.ctx, str(args["id"]))
-        if row is None:
+        joined = await session_reads.get_session_joined(
+            self.ctx, str(args["id"]), session_relations(sel.child_names())
+        )
+        if not joined.rows:
             return None
-        related = await fetch_related(self.ctx, [row], sel.child_names())
         if sel.writer is None:
             raise Unsupported("field")
-        return sel.writer(row, related)
+        return sel.writer(joined.rows[0], _related(self.ctx, joined.related))
 
     async def report(self, sel: Selected, args: dict[str, Any]) -> Any:
         totals, groups, failed = await self.read_report(sel, to_filter(args["filter_"]))
