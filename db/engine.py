@@ -87,6 +87,8 @@ def make_engine(
         settings = {"statement_timeout": str(statement_timeout_ms), "application_name": "sessions-gateway"}
         if read_only:
             settings["default_transaction_read_only"] = "on"
+            # A request's one statement runs outside a transaction (``db/reader.py``): as its own.
+            settings["default_transaction_isolation"] = "repeatable read"
         kwargs["connect_args"] = {
             "server_settings": settings,
             # Opening a connection is part of waiting for one: bounded alike.

@@ -8,14 +8,16 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, and_, case, func, literal, select, tuple_
+from sqlalchemy import Integer, and_, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.sql.elements import Grouping
 
 from sessions_gateway.db.expressions import AutoName, ContainsFolded, DurationKey, MinTimestamp, WholeSeconds
 from sessions_gateway.db.tables import Timestamp, sessions, tasks
 
 if TYPE_CHECKING:
-    from sqlalchemy.sql.expression import ColumnElement
+    from collections.abc import Mapping
+
+    from sqlalchemy.sql.expression import BindParameter, ColumnElement
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,17 @@ ORDER_KEYS: dict[ListOrder, ColumnElement[Any]] = {
 }
 
 
-def displayed_name(tenant_id: str) -> ColumnElement[str]:
+def bound(name: str, values: Mapping[str, Any], column: ColumnElement[Any]) -> BindParameter[Any]:
+    """The parameter ``name``, holding ``values[name]``, typed as ``column``.
+
+    Every value a list statement binds has a fixed name (``criteria_values``, ``seek_values``):
+    the statement's text is then fixed by which values are present, so one compiled text serves
+    every request of that shape, with the values bound by name (``db/queries.py``).
+    """
+    return bindparam(name, values[name], type_=column.type)
+
+
+def displayed_name(tenant_id: str | BindParameter[Any]) -> ColumnElement[str]:
     """``Session.name`` in SQL: the name, else the linked task's title, else 'Session <start>'."""
     title = (
         select(func.nullif(tasks.c.title, ""))
@@ -96,28 +108,48 @@ def displayed_name(tenant_id: str) -> ColumnElement[str]:
     return func.coalesce(func.nullif(sessions.c.name, ""), title, AutoName(sessions.c.started_at))
 
 
+def criteria_values(tenant_id: str, f: SessionCriteria) -> dict[str, Any]:
+    """The values ``session_where`` binds, by name; a filter not given binds nothing."""
+    values: dict[str, Any] = {"tenant_id": tenant_id}
+    for name in ("status", "role", "started_after", "started_before", "user_id"):
+        value = getattr(f, name)
+        if value is not None:
+            values[name] = value
+    if f.task_source is not None:
+        values["task_source"] = f.task_source.lower()
+    if f.search:
+        values["search"] = f.search.lower()
+    return values
+
+
 def session_where(tenant_id: str, f: SessionCriteria) -> list[ColumnElement[bool]]:
     """WHERE clauses for the sessions of one tenant matching ``f``; erased sessions never match."""
-    clauses: list[ColumnElement[bool]] = [
-        sessions.c.tenant_id == tenant_id,
-        sessions.c.deleted_at.is_(None),
-    ]
-    if f.status is not None:
-        clauses.append(sessions.c.status == f.status)
-    if f.role is not None:
-        clauses.append(sessions.c.role == f.role)
-    if f.started_after is not None:
-        clauses.append(sessions.c.started_at >= f.started_after)
-    if f.started_before is not None:
-        clauses.append(sessions.c.started_at < f.started_before)
-    if f.user_id is not None:
-        clauses.append(sessions.c.user_id == f.user_id)
-    if f.task_source is not None:
-        source_tasks = select(tasks.c.id).where(tasks.c.tenant_id == tenant_id, tasks.c.source == f.task_source.lower())
+    v = criteria_values(tenant_id, f)
+    tenant = bound("tenant_id", v, sessions.c.tenant_id)
+    clauses: list[ColumnElement[bool]] = [sessions.c.tenant_id == tenant, sessions.c.deleted_at.is_(None)]
+    if "status" in v:
+        clauses.append(sessions.c.status == bound("status", v, sessions.c.status))
+    if "role" in v:
+        clauses.append(sessions.c.role == bound("role", v, sessions.c.role))
+    if "started_after" in v:
+        clauses.append(sessions.c.started_at >= bound("started_after", v, sessions.c.started_at))
+    if "started_before" in v:
+        clauses.append(sessions.c.started_at < bound("started_before", v, sessions.c.started_at))
+    if "user_id" in v:
+        clauses.append(sessions.c.user_id == bound("user_id", v, sessions.c.user_id))
+    if "task_source" in v:
+        source = bound("task_source", v, tasks.c.source)
+        source_tasks = select(tasks.c.id).where(tasks.c.tenant_id == tenant, tasks.c.source == source)
         clauses.append(sessions.c.task_id.in_(source_tasks))
-    if f.search:
-        clauses.append(ContainsFolded(displayed_name(tenant_id), f.search.lower()))
+    if "search" in v:
+        clauses.append(ContainsFolded(displayed_name(tenant), bound("search", v, sessions.c.name)))
     return clauses
+
+
+def seek_values(key: Any, session_id: str, *, after: bool) -> dict[str, Any]:
+    """The values ``seek`` binds, by name."""
+    side = "after" if after else "before"
+    return {f"{side}_key": key, f"{side}_id": session_id}
 
 
 def seek(order: ListOrder, key: Any, session_id: str, *, after: bool) -> ColumnElement[bool]:
@@ -126,12 +158,14 @@ def seek(order: ListOrder, key: Any, session_id: str, *, after: bool) -> ColumnE
     The row comparison is exact; the redundant bound on the key alone lets SQLite seek an index on
     an expression, which it does not do for a row value.
     """
+    v = seek_values(key, session_id, after=after)
+    side = "after" if after else "before"
     row = tuple_(order.key, sessions.c.id)
-    bound = literal(key, order.key.type)
-    position = tuple_(bound, literal(session_id))
+    key_ = bound(f"{side}_key", v, order.key)
+    position = tuple_(key_, bound(f"{side}_id", v, sessions.c.id))
     if after == order.descending:
-        return and_(order.key <= bound, row < position)
-    return and_(order.key >= bound, row > position)
+        return and_(order.key <= key_, row < position)
+    return and_(order.key >= key_, row > position)
 
 
 def keyset_order(order: ListOrder, *, reverse: bool) -> list[ColumnElement[Any]]:

@@ -12,24 +12,26 @@ from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ARRAY, Dialect, Text, and_, any_, bindparam, case, func, literal, select, true
+from sqlalchemy import ARRAY, Dialect, Integer, Text, and_, any_, bindparam, case, func, literal, select, true
 from sqlalchemy.types import TypeDecorator
 
 from sessions_gateway.db.expressions import CodePointOrder, PeriodStart
 from sessions_gateway.db.filters import (
     ListOrder,
     SessionCriteria,
+    criteria_values,
     displayed_duration,
     keyset_order,
     seek,
+    seek_values,
     session_where,
 )
-from sessions_gateway.db.reader import Record, record_type
+from sessions_gateway.db.reader import Record, Template, record_type
 from sessions_gateway.db.relations import Relation
 from sessions_gateway.db.tables import procedures, recordings, session_summaries, sessions, tasks, users
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Hashable, Sequence
     from datetime import datetime
 
     from sqlalchemy import Column, FromClause, Select, Table
@@ -92,8 +94,21 @@ def page_statement(
         select(*SESSION_COLUMNS, order.key.label("sort_key"))
         .where(*where)
         .order_by(*keyset_order(order, reverse=from_end))
-        .limit(limit)
+        .limit(bindparam("limit", limit, type_=Integer()))
     )
+
+
+def page_values(
+    *, tenant_id: str, filter_: SessionCriteria, after: Position | None, before: Position | None, limit: int
+) -> dict[str, Any]:
+    """Every value ``page_statement`` binds, by name: which are present fixes its text."""
+    values = criteria_values(tenant_id, filter_)
+    if after is not None:
+        values.update(seek_values(after.key, after.id, after=True))
+    if before is not None:
+        values.update(seek_values(before.key, before.id, after=False))
+    values["limit"] = limit
+    return values
 
 
 async def page_sessions(
@@ -147,6 +162,7 @@ def joined_statement(
     page always come from one statement's snapshot.
     """
     page = base.subquery("page")
+    tenant = bindparam("tenant_id", tenant_id, type_=sessions.c.tenant_id.type)
     columns: list[ColumnElement[Any]] = list(page.c)
     joined: FromClause = page
     to_one = {
@@ -158,12 +174,12 @@ def joined_statement(
     }
     for relation, (table, on) in to_one.items():
         if relation in relations:
-            joined = joined.outerjoin(table, and_(table.c.tenant_id == tenant_id, on))
+            joined = joined.outerjoin(table, and_(table.c.tenant_id == tenant, on))
             columns.extend(c.label(f"{relation.value}__{c.key}") for c in _relation_columns(relation))
     if Relation.PROCEDURE_COUNT in relations and Relation.PROCEDURES not in relations:
         count = (
             select(func.count())
-            .where(procedures.c.tenant_id == tenant_id, procedures.c.session_id == page.c.id)
+            .where(procedures.c.tenant_id == tenant, procedures.c.session_id == page.c.id)
             .scalar_subquery()
         )
         columns.append(count.label(f"{Relation.PROCEDURE_COUNT.value}__n"))
@@ -272,36 +288,70 @@ async def page_joined(
     relations: frozenset[Relation],
     total: bool,
 ) -> Joined:
-    """``page_sessions``'s rows with ``relations`` (and the count of all matches when ``total``): one statement."""
-    base = page_statement(
-        tenant_id=tenant_id, filter_=filter_, order=order, after=after, before=before, limit=limit, from_end=from_end
-    )
-    descending = order.descending != from_end
-    stmt = joined_statement(
-        base,
-        tenant_id=tenant_id,
-        relations=relations,
-        order=(("sort_key", descending), ("id", descending)),
-        total_of=session_where(tenant_id, filter_) if total else None,
-    )
-    rows = await db.rows(stmt)
-    joined = split_joined(rows[0]._fields if rows else (), rows, relations)
+    """``page_sessions``'s rows with ``relations`` (and the count of all matches when ``total``): one statement.
+
+    The statement is built once per shape (which values are bound, the order, the relations) and
+    kept: each request binds its values by name (``page_values``).
+    """
+    values = page_values(tenant_id=tenant_id, filter_=filter_, after=after, before=before, limit=limit)
+    key = ("page", order, from_end, tuple(values), relations, total)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        base = page_statement(
+            tenant_id=tenant_id,
+            filter_=filter_,
+            order=order,
+            after=after,
+            before=before,
+            limit=limit,
+            from_end=from_end,
+        )
+        descending = order.descending != from_end
+        template = _keep(
+            key,
+            joined_statement(
+                base,
+                tenant_id=tenant_id,
+                relations=relations,
+                order=(("sort_key", descending), ("id", descending)),
+                total_of=session_where(tenant_id, filter_) if total else None,
+            ),
+        )
+    rows = await db.rows(template, values)
+    joined = split_joined(template.columns, rows, relations)
     if from_end:
         joined.rows.reverse()
     return joined
+
+
+# Built statements by shape: at most 4 orders x 2 directions x 2^11 sets of values x 2^6 sets of
+# relations x 2 in theory, a few dozen in practice; bounded all the same.
+MAX_TEMPLATES = 1024
+_TEMPLATES: dict[Hashable, Template] = {}
+
+
+def _keep(key: Hashable, statement: Select[Any]) -> Template:
+    if len(_TEMPLATES) >= MAX_TEMPLATES:
+        _TEMPLATES.pop(next(iter(_TEMPLATES)))  # the oldest
+    template = _TEMPLATES[key] = Template(statement)
+    return template
 
 
 async def session_joined(
     db: TenantReader, *, tenant_id: str, session_id: str, relations: frozenset[Relation]
 ) -> Joined:
     """``session_by_id``'s row (none, or one) with ``relations``: one statement."""
-    base = select(*SESSION_COLUMNS).where(
-        sessions.c.tenant_id == tenant_id,
-        sessions.c.id == session_id,
-        sessions.c.deleted_at.is_(None),
-    )
-    rows = await db.rows(joined_statement(base, tenant_id=tenant_id, relations=relations))
-    return split_joined(rows[0]._fields if rows else (), rows, relations)
+    key = ("session", relations)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        base = select(*SESSION_COLUMNS).where(
+            sessions.c.tenant_id == bindparam("tenant_id", tenant_id, type_=sessions.c.tenant_id.type),
+            sessions.c.id == bindparam("session_id", session_id, type_=sessions.c.id.type),
+            sessions.c.deleted_at.is_(None),
+        )
+        template = _keep(key, joined_statement(base, tenant_id=tenant_id, relations=relations))
+    rows = await db.rows(template, {"tenant_id": tenant_id, "session_id": session_id})
+    return split_joined(template.columns, rows, relations)
 
 
 async def count_sessions(db: TenantReader, *, tenant_id: str, filter_: SessionCriteria) -> int:

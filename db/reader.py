@@ -33,12 +33,12 @@ from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
-from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import DBAPIError, InterfaceError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from sqlalchemy import Result
+    from sqlalchemy import Result, Select
     from sqlalchemy.engine import Dialect
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
     from sqlalchemy.sql import Executable
@@ -114,10 +114,78 @@ async def send_script(connection: AsyncConnection, script: str) -> None:
         raise InterfaceError(script, None, exc) from exc
 
 
-class TenantReader:
-    """Runs one tenant's statements for one request, on one connection taken when first needed."""
+def tenant_script(tenant_id: str) -> str:
+    """The message that sets a connection's tenant for every statement it runs outside a transaction."""
+    return f"SET {TENANT_SETTING} = {quote_literal(tenant_id)}"
 
-    __slots__ = ("_connection", "_failure", "_lock", "dialect", "engine", "tenant_id")
+
+# A connection's info (kept while the pool keeps the connection): the tenant its session is set to.
+_SESSION_TENANT = "sessions_gateway.session_tenant"
+
+
+class Template:
+    """A statement whose text is fixed: each execution binds its values by name.
+
+    Compiled once per dialect (the engine's own: ``DurationKey`` compiles as its database allows)
+    to the text, the parameter names in their ``$n`` order and their bind processors, so a
+    request that runs it alone goes to the driver straight, with no statement built or compiled.
+    """
+
+    __slots__ = ("_compiled", "columns", "statement")
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.columns = tuple(statement.selected_columns.keys())
+        self._compiled: dict[int, tuple[str, tuple[Any, ...]]] = {}
+
+    def compiled(self, dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
+        """The text, and per ``$n`` its name (a value of the request) or its constant, with its bind processor.
+
+        The request binds its values by the names it gave them (``bindparam("tenant_id")``); the
+        statement's anonymous parameters (a literal ``''`` of ``nullif``) are constants of its text.
+        """
+        found = self._compiled.get(id(dialect))
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            slots = []
+            for name in compiled.positiontup or ():
+                bind = compiled.binds[name]
+                processor = compiled._bind_processors.get(name)
+                if bind.unique:  # anonymous: a constant of the statement
+                    value = bind.effective_value
+                    slots.append((None, value if processor is None else processor(value), None))
+                else:
+                    slots.append((name, None, processor))
+            found = (str(compiled), tuple(slots))
+            self._compiled[id(dialect)] = found
+        return found
+
+    def arguments(self, dialect: Dialect, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        """The text for ``dialect`` and its arguments, in order, for ``values`` (one per named parameter)."""
+        text, slots = self.compiled(dialect)
+        arguments = []
+        for name, constant, processor in slots:
+            if name is None:
+                arguments.append(constant)
+            else:
+                arguments.append(values[name] if processor is None else processor(values[name]))
+        return text, arguments
+
+
+class TenantReader:
+    """Runs one tenant's statements for one request, on one connection taken when first needed.
+
+    A request that will read one statement alone (``one_statement``) runs it on PostgreSQL
+    outside any transaction, in one round trip (two when the connection's tenant changes): a single statement reads one snapshot whatever
+    the isolation level, read only (the connection's ``default_transaction_read_only``). Its
+    tenant is set on the connection's session (``SET``, not ``SET LOCAL``) when the connection
+    last served another tenant, and remembered with the connection; a connection whose
+    statement failed or was cancelled is discarded, so what is remembered is always what is set.
+    Not on Citus, which carries only ``SET LOCAL`` to its workers: there the statement runs in a
+    transaction like any other.
+    """
+
+    __slots__ = ("_alone", "_connection", "_failure", "_in_transaction", "_lock", "dialect", "engine", "tenant_id")
 
     def __init__(self, engine: AsyncEngine, tenant_id: str) -> None:
         self.engine = engine
@@ -126,8 +194,17 @@ class TenantReader:
         self._connection: AsyncConnection | None = None
         self._failure: BaseException | None = None
         self._lock = asyncio.Lock()
+        self._alone = False
+        self._in_transaction = False
 
-    async def rows(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[Record]:
+    def one_statement(self) -> None:
+        """Say that this request reads one statement: its next runs outside a transaction, if it is the first."""
+        if self._connection is None and self._failure is None:
+            self._alone = self.dialect == "postgresql" and not on_citus(self.engine.dialect)
+
+    async def rows(
+        self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None
+    ) -> list[Record]:
         """``statement``'s rows, read in this request's transaction.
 
         After a failed statement the transaction is spent (PostgreSQL refuses anything further
@@ -139,7 +216,11 @@ class TenantReader:
             if self._failure is not None:
                 raise self._failure
             try:
+                if self._alone:
+                    return await self._run_alone(statement, parameters or {})
                 connection = self._connection or await self._begin()
+                if isinstance(statement, Template):
+                    statement = statement.statement
                 return records(await connection.execute(statement, parameters))
             except Exception as exc:
                 self._failure = exc
@@ -153,8 +234,42 @@ class TenantReader:
         connection = await self.engine.connect()
         self._connection = connection
         if self.dialect == "postgresql":
+            self._in_transaction = True
             await send_script(connection, script)
         return connection
+
+    async def _run_alone(self, statement: Executable | Template, values: Mapping[str, Any]) -> list[Record]:
+        """The request's one statement, outside a transaction, on the driver straight (see the class).
+
+        The connection goes back to the pool as soon as the rows are read. Anything the request
+        reads after it (the executor, when the compiled plan could not answer) reads in a
+        transaction of its own, as usual.
+        """
+        self._alone = False
+        template = statement if isinstance(statement, Template) else Template(statement)  # type: ignore[arg-type]
+        text, arguments = template.arguments(self.engine.dialect, values)
+        script = tenant_script(self.tenant_id)  # refuses a tenant no literal can hold before connecting
+        connection = await self.engine.connect()
+        self._connection = connection
+        raw = await connection.get_raw_connection()
+        driver: Any = raw.driver_connection  # asyncpg's Connection
+        try:
+            if raw.info.get(_SESSION_TENANT) != self.tenant_id:
+                raw.info.pop(_SESSION_TENANT, None)
+                await driver.execute(script)
+                raw.info[_SESSION_TENANT] = self.tenant_id
+            dispatch = self.engine.sync_engine.dispatch.before_cursor_execute
+            if dispatch:  # listeners (statement counts, audits) see it as they see SQLAlchemy's own
+                dispatch(connection.sync_connection, None, text, tuple(arguments), None, False)  # type: ignore[arg-type]  # noqa: FBT003
+            found = await driver.fetch(text, *arguments)
+        except asyncpg.InterfaceError as exc:  # the driver's own (a closed connection): as SQLAlchemy reports it
+            raise InterfaceError(text, None, exc) from exc
+        except asyncpg.PostgresError as exc:  # a database error: as SQLAlchemy reports it
+            raise DBAPIError(text, None, exc, connection_invalidated=False) from exc
+        self._connection = None
+        await connection.close()
+        make = partial(tuple.__new__, record_type(template.columns))
+        return [make(row) for row in found]
 
     async def close(self) -> None:
         """End the transaction and give the connection back (a no-op if none was taken).
@@ -169,8 +284,9 @@ class TenantReader:
         if connection is None:
             return
         discard = failed and self.dialect == "postgresql"
+        in_transaction, self._in_transaction = self._in_transaction, False
         try:
-            if not discard and self.dialect == "postgresql":
+            if not discard and in_transaction:
                 try:
                     await send_script(connection, "ROLLBACK")
                 except BaseException:

@@ -508,6 +508,9 @@ def _required(totals: ReportTotals, part: ReportPart) -> ReportTotals:
     return totals
 
 
+# Root fields answered from one statement (``session_relations``): alone, they need no transaction.
+_ONE_STATEMENT_ROOTS = {"sessions", "session"}
+
 # Root fields whose type is non-null: an error there nulls the whole of ``data``.
 _NON_NULL_ROOTS = {"sessions", "sessionsReport", "__typename"}
 
@@ -534,6 +537,8 @@ async def execute(
     plan = plans.get(schema._schema, query, document, operation_name)
     coerced = plan.coerce(variables)
     shape = plan.shape(coerced)
+    if len(shape) == 1 and shape[0].name in _ONE_STATEMENT_ROOTS:
+        ctx.db.one_statement()  # no transaction to open, none to end: one round trip
     runner = Runner(schema, plan.query_type, ctx, coerced)
     results = await asyncio.gather(*(runner.root(sel) for sel in shape), return_exceptions=True)
     data: dict[str, Any] | None = {}

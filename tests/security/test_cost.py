@@ -83,10 +83,15 @@ def test_the_estimate(query: str, cost: int) -> None:
 def scans_run(statements: list[str]) -> int:
     """How many times the aggregates among ``statements`` read the sessions table (each FROM or JOIN of it).
 
-    A page of sessions reads the table too, but stops at the page's end (it is priced by its rows).
+    A page of sessions reads the table too, but stops at the page's end (it is priced by its rows):
+    a page read in the same statement as its count (the subquery named ``page``) is no pass.
     """
     aggregates = [s for s in statements if re.search(r"\b(?:count|sum|avg)\(|\bgroup by\b", s, re.IGNORECASE)]
-    return sum(len(re.findall(r'\b(?:from|join)\s+"?sessions"?(?:\s|$)', s, re.IGNORECASE)) for s in aggregates)
+    return sum(
+        len(re.findall(r'\b(?:from|join)\s+"?sessions"?(?:\s|$)', s, re.IGNORECASE))
+        - len(re.findall(r"\)\s+AS\s+page\b", s, re.IGNORECASE))
+        for s in aggregates
+    )
 
 
 @pytest.mark.parametrize(
