@@ -202,9 +202,7 @@ class TenantReader:
         if self._connection is None and self._failure is None:
             self._alone = self.dialect == "postgresql" and not on_citus(self.engine.dialect)
 
-    async def rows(
-        self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None
-    ) -> list[Record]:
+    async def rows(self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None) -> list[Record]:
         """``statement``'s rows, read in this request's transaction.
 
         After a failed statement the transaction is spent (PostgreSQL refuses anything further

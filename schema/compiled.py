@@ -386,9 +386,7 @@ class Runner:
         return out
 
     async def session(self, sel: Selected, args: dict[str, Any]) -> Any:
-        joined = await session_reads.get_session_joined(
-            self.ctx, str(args["id"]), session_relations(sel.child_names())
-        )
+        joined = await session_reads.get_session_joined(self.ctx, str(args["id"]), session_relations(sel.child_names()))
         if not joined.rows:
             return None
         if sel.writer is None:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sessions_gateway import db
 from sessions_gateway.db.engine import READ_TABLES, RoleError, grant_reader, init_db, make_engine, row_security_gaps
 from sessions_gateway.db.filters import ListOrder, SessionCriteria
-from sessions_gateway.db.reader import TENANT_SETTING, TenantReader, begin_script
+from sessions_gateway.db.reader import TENANT_SETTING, TenantReader, begin_script, tenant_script
 from sessions_gateway.db.tables import metadata, sessions
 from sessions_gateway.gateway import cli
 from sessions_gateway.gateway.app import create_app
@@ -242,35 +242,85 @@ def frontend_messages(chunk: bytes) -> list[tuple[bytes, bytes]]:
     return found
 
 
-async def test_each_request_opens_its_transaction_and_sets_its_tenant_in_one_round_trip(settings: Settings) -> None:
-    # given: the app on one pooled connection, through a proxy that sees every byte it sends
+async def _writes_of(settings: Settings, requests: list[tuple[str, str]]) -> list[tuple[dict[str, Any], list[bytes]]]:
+    """Each request's answer and what the app wrote to PostgreSQL for it, on one pooled connection behind a proxy.
+
+    A request of the given tenant is sent first: the connection is open, its statements prepared.
+    """
     server = make_url(settings.database_url)
     proxy = FaultProxy(server.host or "127.0.0.1", server.port or 5432)
     await proxy.start()
     through_proxy = server.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    sent: list[str] = []
+    out = []
     try:
         application = create_app(dataclasses.replace(settings, database_url=through_proxy, pool_size=1))
         async with LifespanManager(application), http_client(application) as client:
-            query = "{ sessions(first: 3) { totalCount edges { node { id user { displayName } } } } }"
-            await gql(client, query, tenant=ALPHA)  # the connection is open, its statements prepared
-            proxy.sent.clear()
-            with recording(application) as sent:
-                data = await gql(client, query, tenant=BETA)
-            writes = list(proxy.sent)
+            await gql(client, requests[0][1], tenant=requests[0][0])
+            for tenant, query in requests:
+                proxy.sent.clear()
+                data = await gql(client, query, tenant=tenant)
+                out.append((data, list(proxy.sent)))
     finally:
         await proxy.close()
-    assert data["sessions"]["totalCount"] > 0
+    return out
+
+
+LIST_WITH_COUNT = "{ sessions(first: 3) { totalCount edges { node { id user { displayName } } } } }"
+DETAIL_OF_A = '{ session(id: "a-01") { id name procedures { id } recording { status } summary { score } } }'
+
+
+async def test_a_list_or_a_detail_is_one_round_trip_and_a_new_tenant_one_more(settings: Settings) -> None:
+    # when: alpha's list (its statement prepared), beta's list twice, alpha's detail twice
+    (
+        (_, alpha_again),
+        (beta_first, beta_writes),
+        (_, beta_again),
+        (detail, detail_writes),
+        (_, detail_again),
+    ) = await _writes_of(
+        settings,
+        [
+            (ALPHA, LIST_WITH_COUNT),
+            (BETA, LIST_WITH_COUNT),
+            (BETA, LIST_WITH_COUNT),
+            (ALPHA, DETAIL_OF_A),
+            (ALPHA, DETAIL_OF_A),
+        ],
+    )
+    # then: the same tenant on the same connection: one write, the statement (prepared already),
+    # with no BEGIN and no ROLLBACK around it
+    assert len(alpha_again) == 1, alpha_again
+    assert [kind for kind, _ in frontend_messages(alpha_again[0])] == [b"B", b"E", b"S"]
+    assert beta_first["sessions"]["totalCount"] > 0
+    # another tenant: first one simple-protocol message that sets the session's tenant, then the statement
+    assert frontend_messages(beta_writes[0]) == [(b"Q", tenant_script(BETA).encode() + b"\x00")]
+    assert len(beta_writes) == 2, beta_writes
+    assert len(beta_again) == 1, beta_again
+    # the detail: its first time prepares the statement (one more round trip), then one write
+    assert detail["session"]["procedures"]
+    assert frontend_messages(detail_writes[0])[0] == (b"Q", tenant_script(ALPHA).encode() + b"\x00")
+    assert len(detail_again) == 1, detail_again
+    for writes in (alpha_again, beta_writes, beta_again, detail_writes, detail_again):
+        assert b"BEGIN" not in b"".join(writes)
+        assert b"ROLLBACK" not in b"".join(writes)
+
+
+async def test_a_request_of_several_statements_opens_its_transaction_and_sets_its_tenant_in_one_round_trip(
+    settings: Settings,
+) -> None:
+    # given: a list and a report in one request: several statements, which must share one snapshot
+    query = "{ sessions(first: 3) { totalCount } sessionsReport { totalCount byStatus { count } } }"
+    # when
+    [(_, alpha_again), (data, writes)] = await _writes_of(settings, [(ALPHA, query), (BETA, query)])
     # then: the request's first write, before any read, is one simple-protocol message that begins
-    # the read-only transaction and sets the tenant
-    assert frontend_messages(writes[0]) == [(b"Q", begin_script(BETA, citus=False).encode() + b"\x00")]
-    assert b"BEGIN" not in b"".join(writes[1:-1])
-    assert b"set_config" not in b"".join(writes)
-    # each read is one more round trip (its statement was prepared by the first request), and the
-    # last write ends the transaction
-    assert len(sent) == 3  # the page, the count, the users
-    assert len(writes) == 1 + len(sent) + 1
-    assert frontend_messages(writes[-1]) == [(b"Q", b"ROLLBACK\x00")]
+    # the read-only transaction and sets the tenant; the last write ends the transaction
+    assert data["sessionsReport"]["totalCount"] > 0
+    for sent, tenant in ((alpha_again, ALPHA), (writes, BETA)):
+        assert frontend_messages(sent[0]) == [(b"Q", begin_script(tenant, citus=False).encode() + b"\x00")]
+        assert b"BEGIN" not in b"".join(sent[1:-1])
+        assert b"set_config" not in b"".join(sent)
+        assert frontend_messages(sent[-1]) == [(b"Q", b"ROLLBACK\x00")]
+        assert len(sent) == 1 + 2 + 1  # the list, the report's one statement
 
 
 async def test_through_the_api_a_list_that_forgot_its_tenant_filter_still_shows_one_tenant(
@@ -283,6 +333,7 @@ async def test_through_the_api_a_list_that_forgot_its_tenant_filter_still_shows_
         return [c for c in real_where(tenant_id, filter_) if "tenant_id" not in str(c)]
 
     monkeypatch.setattr("sessions_gateway.db.queries.session_where", forgetful_where)
+    monkeypatch.setattr("sessions_gateway.db.queries._TEMPLATES", {})  # no statement built before the slip
     application = create_app(settings)  # not audited: its statements lack the filter on purpose
     async with LifespanManager(application), http_client(application) as client:
         # when
