@@ -241,12 +241,10 @@ def _layout(columns: tuple[str, ...]) -> tuple[Any, tuple[int, ...], dict[str, t
 def split_joined(columns: tuple[str, ...], rows: Sequence[Sequence[Any]], relations: frozenset[Relation]) -> Joined:
     """Fold the rows of ``joined_statement`` back into sessions and their relations' rows."""
     session_type, own, parts = _layout(columns)
-    total_at = columns.index("total") if "total" in columns else None
     out = Joined([], {relation.value: {} for relation in relations})
-    if total_at is not None:
-        out.total = int(rows[0][total_at]) if rows else 0
-    counts, procedures_ = out.related.get("counts"), out.related.get("procedures")
-    new = tuple.__new__
+    if "total" in columns:
+        out.total = int(rows[0][columns.index("total")]) if rows else 0
+    procedures_ = parts.get(Relation.PROCEDURES.value)
     last_id = None
     for row in rows:
         session_id = row[own[0]]
@@ -254,25 +252,31 @@ def split_joined(columns: tuple[str, ...], rows: Sequence[Sequence[Any]], relati
             continue
         if session_id != last_id:
             last_id = session_id
-            session = new(session_type, [row[i] for i in own])
+            session = tuple.__new__(session_type, [row[i] for i in own])
             out.rows.append(session)
-            for part, (kind, idx) in parts.items():
-                target = out.related[part]
-                if part == "counts":
-                    target[session_id] = int(row[idx[0]])
-                elif part == "procedures":
-                    target[session_id] = []
-                elif row[idx[0]] is not None:
-                    key = session.user_id if part == "users" else session.task_id if part == "tasks" else session_id
-                    target[key] = new(kind, [row[i] for i in idx])
-        if procedures_ is not None:
-            kind, idx = parts["procedures"]
-            if row[idx[0]] is not None:
-                procedures_[session_id].append(new(kind, [row[i] for i in idx]))
-    if procedures_ is not None and counts is not None:
-        for key, found in procedures_.items():
+            _first_row_of(out.related, parts, row, session)
+        if procedures_ is not None and row[procedures_[1][0]] is not None:
+            kind, idx = procedures_
+            out.related[Relation.PROCEDURES.value][session_id].append(tuple.__new__(kind, [row[i] for i in idx]))
+    if procedures_ is not None and Relation.PROCEDURE_COUNT in relations:
+        counts = out.related[Relation.PROCEDURE_COUNT.value]
+        for key, found in out.related[Relation.PROCEDURES.value].items():
             counts[key] = len(found)
     return out
+
+
+def _first_row_of(
+    related: dict[str, dict[str, Any]], parts: dict[str, tuple[Any, tuple[int, ...]]], row: Sequence[Any], session: Any
+) -> None:
+    """What a session's first row holds: its to-one relations, its count, an empty list of procedures."""
+    for part, (kind, idx) in parts.items():
+        if part == Relation.PROCEDURE_COUNT.value:
+            related[part][session.id] = int(row[idx[0]])
+        elif part == Relation.PROCEDURES.value:
+            related[part][session.id] = []
+        elif row[idx[0]] is not None:
+            key = session.user_id if part == "users" else session.task_id if part == "tasks" else session.id
+            related[part][key] = tuple.__new__(kind, [row[i] for i in idx])
 
 
 async def page_joined(

@@ -147,10 +147,10 @@ class Template:
         found = self._compiled.get(id(dialect))
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
-            slots = []
+            slots: list[tuple[str | None, Any, Any]] = []
             for name in compiled.positiontup or ():
                 bind = compiled.binds[name]
-                processor = compiled._bind_processors.get(name)
+                processor: Any = compiled._bind_processors.get(name)
                 if bind.unique:  # anonymous: a constant of the statement
                     value = bind.effective_value
                     slots.append((None, value if processor is None else processor(value), None))
@@ -176,7 +176,8 @@ class TenantReader:
     """Runs one tenant's statements for one request, on one connection taken when first needed.
 
     A request that will read one statement alone (``one_statement``) runs it on PostgreSQL
-    outside any transaction, in one round trip (two when the connection's tenant changes): a single statement reads one snapshot whatever
+    outside any transaction, in one round trip (two when the connection's tenant changes): a
+    single statement reads one snapshot whatever
     the isolation level, read only (the connection's ``default_transaction_read_only``). Its
     tenant is set on the connection's session (``SET``, not ``SET LOCAL``) when the connection
     last served another tenant, and remembered with the connection; a connection whose
@@ -185,7 +186,16 @@ class TenantReader:
     transaction like any other.
     """
 
-    __slots__ = ("_alone", "_connection", "_failure", "_in_transaction", "_lock", "dialect", "engine", "tenant_id")
+    __slots__ = (
+        "_alone",
+        "_connection",
+        "_failure",
+        "_in_transaction",
+        "_lock",
+        "dialect",
+        "engine",
+        "tenant_id",
+    )
 
     def __init__(self, engine: AsyncEngine, tenant_id: str) -> None:
         self.engine = engine
@@ -258,7 +268,7 @@ class TenantReader:
                 raw.info[_SESSION_TENANT] = self.tenant_id
             dispatch = self.engine.sync_engine.dispatch.before_cursor_execute
             if dispatch:  # listeners (statement counts, audits) see it as they see SQLAlchemy's own
-                dispatch(connection.sync_connection, None, text, tuple(arguments), None, False)  # type: ignore[arg-type]  # noqa: FBT003
+                dispatch(connection.sync_connection, None, text, tuple(arguments), None, False)  # noqa: FBT003
             found = await driver.fetch(text, *arguments)
         except asyncpg.InterfaceError as exc:  # the driver's own (a closed connection): as SQLAlchemy reports it
             raise InterfaceError(text, None, exc) from exc

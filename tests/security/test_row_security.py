@@ -38,7 +38,6 @@ from tests.conftest import (
     drop_role,
     http_client,
     needs_init_db,
-    recording,
 )
 from tests.dataset import ALPHA, BETA
 from tests.faultproxy import FaultProxy
