@@ -51,11 +51,46 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def authenticate(authorization: str | None, settings: Settings) -> Claims:
-    """The claims of a valid token, or ``Unauthenticated`` saying what is wrong (never why a key failed)."""
+class VerifiedTokens:
+    """Tokens verified lately, by their text: a token seen again costs a look-up, not a signature check.
+
+    An entry holds the claims and the window the token is valid in (``nbf`` to ``exp``, with the
+    leeway ``jwt.decode`` allows); past it the token is verified again, and refused as PyJWT
+    refuses it. Only tokens that passed every check are kept. Bounded: the oldest goes first.
+    One per app: its settings fix the key, the algorithms, the issuer and the audience.
+    """
+
+    def __init__(self, maxsize: int = 4096) -> None:
+        self.maxsize = maxsize
+        self._entries: dict[str, tuple[Claims, float, float]] = {}
+
+    def get(self, token: str, now: float) -> Claims | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        claims, not_before, expires = entry
+        if not not_before <= now < expires:
+            del self._entries[token]
+            return None
+        return claims
+
+    def put(self, token: str, claims: Claims, payload: dict[str, Any]) -> None:
+        if len(self._entries) >= self.maxsize:
+            self._entries.pop(next(iter(self._entries)))
+        not_before = payload.get("nbf", float("-inf")) - LEEWAY_SECONDS
+        self._entries[token] = (claims, not_before, payload["exp"] + LEEWAY_SECONDS)
+
+
+def authenticate(authorization: str | None, settings: Settings, verified: VerifiedTokens | None = None) -> Claims:
+    """The claims of a valid token, or ``Unauthenticated`` saying what is wrong (never why a key failed).
+
+    With ``verified``, a token verified before and still within its validity window is not verified again.
+    """
     token = bearer_token(authorization)
     if len(token) > MAX_TOKEN_BYTES:
         raise Unauthenticated("Token too large.")
+    if verified is not None and (known := verified.get(token, time.time())) is not None:
+        return known
     required = ["exp"]
     if settings.jwt_issuer is not None:
         required.append("iss")
@@ -80,7 +115,10 @@ def authenticate(authorization: str | None, settings: Settings) -> Claims:
         raise Unauthenticated("Token audience not accepted.") from exc
     except jwt.PyJWTError as exc:  # any other refusal, including a key that does not fit the token
         raise Unauthenticated("Invalid token.") from exc
-    return _claims(payload)
+    claims = _claims(payload)
+    if verified is not None:
+        verified.put(token, claims, payload)
+    return claims
 
 
 def _claims(payload: dict[str, Any]) -> Claims:

@@ -59,6 +59,10 @@ class ClientDisconnected(Exception):
     """The client went away; its request's handling was cancelled."""
 
 
+# A request still running this long after it started is watched for its client going away.
+WATCH_AFTER_SECONDS = 0.05
+
+
 class ReportsBusy(Exception):
     """The tenant already runs as many reports in this worker as the cap allows."""
 
@@ -68,10 +72,12 @@ class ReportsBusy(Exception):
 
 
 class ClientWatch:
-    """The request's ``receive``, read ahead one message, so that a disconnect is seen while the request runs.
+    """The request's ``receive``, watched for a disconnect while the request runs.
 
-    A task moves the server's messages into a queue of one (the body is still read no faster than
-    the app reads it). When it reads ``http.disconnect`` the handling ``run`` started is cancelled.
+    The app reads its body through ``receive`` straight from the server. Once the body is read
+    and the request has run ``WATCH_AFTER_SECONDS`` (most have answered by then: they pay for no
+    watcher), a task reads ahead from the server; when it reads ``http.disconnect`` the handling
+    ``run`` started is cancelled.
     """
 
     def __init__(self, receive: Receive) -> None:
@@ -79,10 +85,11 @@ class ClientWatch:
         self._messages: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
         self._pump: asyncio.Task[None] | None = None
         self._handling: asyncio.Task[Any] | None = None
+        self._body_read = False
+        self._reading = False
         self.gone = False
 
     async def __aenter__(self) -> Self:
-        self._pump = asyncio.create_task(self._listen())
         return self
 
     async def __aexit__(
@@ -97,7 +104,27 @@ class ClientWatch:
         """The next message for the app: its body's parts, then ``http.disconnect``."""
         if self.gone and self._messages.empty():
             return _DISCONNECT
-        return await self._messages.get()
+        if self._pump is not None:
+            return await self._messages.get()
+        self._reading = True
+        try:
+            message = await self._server_receive()
+        finally:
+            self._reading = False
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        elif not message.get("more_body", False):
+            self._body_read = True
+        return message
+
+    def _watch(self) -> None:
+        """Start reading ahead for a disconnect, unless the app is reading (then a little later)."""
+        if self._pump is not None or self.gone:
+            return
+        if self._reading:
+            asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, self._watch)
+            return
+        self._pump = asyncio.create_task(self._listen())
 
     async def _listen(self) -> None:
         while True:
@@ -119,6 +146,7 @@ class ClientWatch:
         """
         task = asyncio.create_task(handling)
         self._handling = task
+        watch = asyncio.get_running_loop().call_later(WATCH_AFTER_SECONDS, self._watch)
         timed_out = False
         try:
             if self.gone:
@@ -132,6 +160,7 @@ class ClientWatch:
             task.cancel()
             raise
         finally:
+            watch.cancel()
             self._handling = None
         if task.done() and not task.cancelled() and not timed_out:
             return task.result()  # answered (even if the client went meanwhile: nobody reads it)

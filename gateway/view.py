@@ -16,7 +16,7 @@ from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 
-from sessions_gateway.gateway.auth import authenticate
+from sessions_gateway.gateway.auth import VerifiedTokens, authenticate
 from sessions_gateway.gateway.budget import (
     TIMED_OUT_MESSAGE,
     ClientDisconnected,
@@ -124,6 +124,7 @@ class GraphQLView(GraphQL[Context, None]):
             ParserCache(maxsize=CACHE_SIZE).cached_parse_document, max_tokens=settings.limits.max_tokens
         )
         self.reports = ReportSlots(settings.max_concurrent_reports)
+        self.tokens = VerifiedTokens()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
@@ -219,7 +220,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _answer(self, request: Request, record: RequestRecord) -> Response:
         try:
-            request.state.claims = authenticate(request.headers.get("authorization"), self.settings)
+            request.state.claims = authenticate(request.headers.get("authorization"), self.settings, self.tokens)
         except Unauthenticated as exc:
             record.outcome = ErrorCode.UNAUTHENTICATED
             return error_response(401, str(exc), ErrorCode.UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"})

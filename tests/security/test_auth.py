@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.datastructures import Secret
 
 from sessions_gateway.gateway.app import create_app
+from sessions_gateway.gateway.auth import LEEWAY_SECONDS, Claims, VerifiedTokens
 from sessions_gateway.gateway.config import Settings
 from tests.dataset import DATA
 from tests.helpers import SECRET, token_for
@@ -445,3 +446,56 @@ async def test_a_sub_that_is_not_printable_text_is_refused(
 async def test_a_printable_sub_is_accepted(client: httpx.AsyncClient) -> None:
     token = token_for("alpha", sub="user 7 <trainer@example.com>")
     assert total_count(await call(client, f"Bearer {token}")) == len(DATA.live_sessions("alpha"))
+
+
+# --- tokens verified once ------------------------------------------------------------------
+
+
+async def test_a_token_seen_again_is_not_verified_again(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: every signature check counted
+    checks: list[str] = []
+    real_decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        checks.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    token = jwt.encode({"tenant_id": "alpha", "sub": "twice", "exp": int(time.time()) + 600}, SECRET)
+    headers = {"Authorization": f"Bearer {token}"}
+    # when: three requests with the same token
+    answers = [
+        await client.post(
+            "/graphql", json={"query": "{ sessions(first: 1) { edges { node { id } } } }"}, headers=headers
+        )
+        for _ in range(3)
+    ]
+    # then: each answered; the signature was checked once
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert all("errors" not in a.json() for a in answers)
+    assert checks == [token]
+
+
+def test_a_verified_token_is_forgotten_once_it_expires_or_before_it_is_valid() -> None:
+    # given: a token verified at t=1000, valid from 1000 to 1100
+    tokens = VerifiedTokens()
+    claims = Claims(tenant_id="alpha", subject=None)
+    tokens.put("t", claims, {"exp": 1100, "nbf": 1000})
+    # then: known within the window (with PyJWT's leeway), unknown outside it, and forgotten then
+    assert tokens.get("t", 1000 - LEEWAY_SECONDS) is claims
+    assert tokens.get("t", 1100 + LEEWAY_SECONDS - 1) is claims
+    assert tokens.get("t", 1000 - LEEWAY_SECONDS - 1) is None
+    assert tokens.get("t", 1050) is None  # dropped at the look-up outside its window: verified again
+    tokens.put("t", claims, {"exp": 1100})
+    assert tokens.get("t", 1100 + LEEWAY_SECONDS) is None
+    assert tokens.get("t", 1000) is None
+
+
+def test_verified_tokens_keep_at_most_their_bound() -> None:
+    tokens = VerifiedTokens(maxsize=2)
+    claims = Claims(tenant_id="alpha", subject=None)
+    for name in ("a", "b", "c"):
+        tokens.put(name, claims, {"exp": 2000})
+    assert [tokens.get(name, 1500) for name in ("a", "b", "c")] == [None, claims, claims]
