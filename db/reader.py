@@ -172,6 +172,14 @@ class Template:
         return text, arguments
 
 
+class _Execution:
+    """What SQLAlchemy's cursor events receive as the execution's context, for a statement run on the driver.
+
+    Listeners may keep state on it between ``before_cursor_execute`` and ``after_cursor_execute``
+    (OpenTelemetry keeps its span).
+    """
+
+
 class TenantReader:
     """Runs one tenant's statements for one request, on one connection taken when first needed.
 
@@ -266,10 +274,16 @@ class TenantReader:
                 raw.info.pop(_SESSION_TENANT, None)
                 await driver.execute(script)
                 raw.info[_SESSION_TENANT] = self.tenant_id
-            dispatch = self.engine.sync_engine.dispatch.before_cursor_execute
-            if dispatch:  # listeners (statement counts, audits) see it as they see SQLAlchemy's own
-                dispatch(connection.sync_connection, None, text, tuple(arguments), None, False)  # noqa: FBT003
-            found = await driver.fetch(text, *arguments)
+            # Listeners (statement counts, audits, tracing) see it as they see SQLAlchemy's own.
+            events = self.engine.sync_engine.dispatch
+            call = (connection.sync_connection, None, text, tuple(arguments), _Execution(), False)
+            if events.before_cursor_execute:
+                events.before_cursor_execute(*call)
+            try:
+                found = await driver.fetch(text, *arguments)
+            finally:
+                if events.after_cursor_execute:
+                    events.after_cursor_execute(*call)
         except asyncpg.InterfaceError as exc:  # the driver's own (a closed connection): as SQLAlchemy reports it
             raise InterfaceError(text, None, exc) from exc
         except asyncpg.PostgresError as exc:  # a database error: as SQLAlchemy reports it
