@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         work_dir=work_dir,
         run=Run(date="", machine={}, settings={}, data={}),
     )
-    url, token, chosen, _ids = bench_run.prepare(bench, args.sessions)
+    url, _reader_url, token, chosen, _ids = bench_run.prepare(bench, args.sessions)
     scenario = next(s for s in chosen if s.name == args.scenario)
     port = bench_run.GATEWAY_PORT
     env = bench.env(url, args.compiled)

@@ -22,7 +22,7 @@ from sessions_gateway.db.expressions import (
     use_duration_key_function,
 )
 from sessions_gateway.db.indexes import GATEWAY_INDEXES
-from sessions_gateway.db.reader import CITUS_PROPAGATION, TenantReader, use_citus
+from sessions_gateway.db.reader import CITUS_PROPAGATION, DriverPool, TenantReader, use_citus, use_driver_pool
 from sessions_gateway.db.tables import metadata, sessions
 
 if TYPE_CHECKING:
@@ -109,6 +109,12 @@ def make_engine(
         if parsed.database not in {None, "", ":memory:"}:  # a file: a queue pool of connections
             kwargs["pool_timeout"] = pool_timeout_ms / 1000
     engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "postgresql" and read_only:
+        connect = dict(kwargs["connect_args"])
+        use_driver_pool(
+            engine.dialect,
+            DriverPool(parsed.set(drivername="postgresql").render_as_string(hide_password=False), pool_size, connect),
+        )
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, read_only=read_only)
     else:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import namedtuple
+from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -119,10 +120,6 @@ def tenant_script(tenant_id: str) -> str:
     return f"SET {TENANT_SETTING} = {quote_literal(tenant_id)}"
 
 
-# A connection's info (kept while the pool keeps the connection): the tenant its session is set to.
-_SESSION_TENANT = "sessions_gateway.session_tenant"
-
-
 class Template:
     """A statement whose text is fixed: each execution binds its values by name.
 
@@ -172,6 +169,69 @@ class Template:
         return text, arguments
 
 
+class TenantConnection(asyncpg.Connection):  # type: ignore[misc]
+    """asyncpg's connection, remembering the tenant its session is set to (``None``: none yet)."""
+
+    session_tenant: str | None = None
+
+
+async def _keep_session(_connection: TenantConnection) -> None:
+    """A connection goes back to the pool as it is (asyncpg's own reset rolls back any transaction first).
+
+    Its session keeps its tenant: the reader sets it again only when the next request's differs.
+    """
+
+
+# The attribute of an engine's dialect that holds how its driver pool connects, and the pool.
+_DRIVER_POOL = "sessions_gateway_driver_pool"
+
+
+@dataclass(slots=True)
+class DriverPool:
+    """asyncpg's own pool beside the engine's, for the statements a request runs alone (``TenantReader``).
+
+    Opened at the first such statement, with the engine's connection settings and size; closed
+    with the app (``close_driver_pool``). Taking and giving back a connection costs no round trip.
+    """
+
+    dsn: str
+    max_size: int
+    connect_kwargs: dict[str, Any]
+    pool: asyncpg.Pool | None = None
+    opening: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def get(self) -> asyncpg.Pool:
+        if self.pool is None:
+            async with self.opening:
+                if self.pool is None:
+                    self.pool = await asyncpg.create_pool(
+                        self.dsn,
+                        min_size=0,
+                        max_size=self.max_size,
+                        connection_class=TenantConnection,
+                        reset=_keep_session,
+                        **self.connect_kwargs,
+                    )
+        return self.pool
+
+
+def use_driver_pool(dialect: Dialect, pool: DriverPool) -> None:
+    """Let ``dialect``'s engine run a request's lone statement on ``pool`` (PostgreSQL, outside Citus)."""
+    setattr(dialect, _DRIVER_POOL, pool)
+
+
+def driver_pool(dialect: Dialect) -> DriverPool | None:
+    return getattr(dialect, _DRIVER_POOL, None)
+
+
+async def close_driver_pool(engine: AsyncEngine) -> None:
+    """Close the driver pool of ``engine``, if it opened one."""
+    found = driver_pool(engine.dialect)
+    if found is not None and found.pool is not None:
+        pool, found.pool = found.pool, None
+        await pool.close()
+
+
 class _Execution:
     """What SQLAlchemy's cursor events receive as the execution's context, for a statement run on the driver.
 
@@ -218,7 +278,7 @@ class TenantReader:
     def one_statement(self) -> None:
         """Say that this request reads one statement: its next runs outside a transaction, if it is the first."""
         if self._connection is None and self._failure is None:
-            self._alone = self.dialect == "postgresql" and not on_citus(self.engine.dialect)
+            self._alone = driver_pool(self.engine.dialect) is not None and not on_citus(self.engine.dialect)
 
     async def rows(self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None) -> list[Record]:
         """``statement``'s rows, read in this request's transaction.
@@ -265,18 +325,21 @@ class TenantReader:
         template = statement if isinstance(statement, Template) else Template(statement)  # type: ignore[arg-type]
         text, arguments = template.arguments(self.engine.dialect, values)
         script = tenant_script(self.tenant_id)  # refuses a tenant no literal can hold before connecting
-        connection = await self.engine.connect()
-        self._connection = connection
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection  # asyncpg's Connection
+        pools = driver_pool(self.engine.dialect)
+        if pools is None:
+            raise RuntimeError("no driver pool")
+        pool = await pools.get()
+        driver: Any = await pool.acquire()
+        done = False
         try:
-            if raw.info.get(_SESSION_TENANT) != self.tenant_id:
-                raw.info.pop(_SESSION_TENANT, None)
+            connection: TenantConnection = driver._con
+            if connection.session_tenant != self.tenant_id:
+                connection.session_tenant = None
                 await driver.execute(script)
-                raw.info[_SESSION_TENANT] = self.tenant_id
+                connection.session_tenant = self.tenant_id
             # Listeners (statement counts, audits, tracing) see it as they see SQLAlchemy's own.
             events = self.engine.sync_engine.dispatch
-            call = (connection.sync_connection, None, text, tuple(arguments), _Execution(), False)
+            call = (self.engine.sync_engine, None, text, tuple(arguments), _Execution(), False)
             if events.before_cursor_execute:
                 events.before_cursor_execute(*call)
             try:
@@ -284,12 +347,17 @@ class TenantReader:
             finally:
                 if events.after_cursor_execute:
                     events.after_cursor_execute(*call)
+            done = True
         except asyncpg.InterfaceError as exc:  # the driver's own (a closed connection): as SQLAlchemy reports it
             raise InterfaceError(text, None, exc) from exc
         except asyncpg.PostgresError as exc:  # a database error: as SQLAlchemy reports it
             raise DBAPIError(text, None, exc, connection_invalidated=False) from exc
-        self._connection = None
-        await connection.close()
+        finally:
+            if done:
+                await pool.release(driver)
+            else:  # failed or cancelled halfway: what its session holds is unknown
+                driver.terminate()
+                await pool.release(driver)
         make = partial(tuple.__new__, record_type(template.columns))
         return [make(row) for row in found]
 

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sessions_gateway.db.engine import INIT_DB_COMMAND, make_engine, missing_objects, row_security_gaps
+from sessions_gateway.db.reader import close_driver_pool
 from sessions_gateway.gateway.config import Settings
 from sessions_gateway.gateway.graphiql import graphiql_routes
 from sessions_gateway.gateway.observability import OperationNames, metrics_routes, observe_engine
@@ -147,6 +148,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         try:
             yield
         finally:
+            await close_driver_pool(app.state.engine)
             await app.state.engine.dispose()
             if tracing is not None:
                 tracing.stop()

@@ -33,7 +33,7 @@ def clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Context:
     """What one request's resolvers may use: its tenant, its reader, its loaders, its clock.
 
@@ -48,6 +48,8 @@ class Context:
     media: MediaSettings
     cursor_key: bytes
     now: datetime
+    # Set when a compiled plan answered the operation (``schema/extensions.py``), not the executor.
+    answered_by_plan: bool = False
 
     @classmethod
     def for_request(cls, *, tenant_id: str, db: AsyncEngine, media: MediaSettings, cursor_key: bytes) -> Context:

@@ -29,12 +29,14 @@ from sessions_gateway.gateway.budget import (
     selects_report,
 )
 from sessions_gateway.gateway.context import Context
-from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, Unauthenticated
+from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, Unauthenticated, code_in_place
 from sessions_gateway.gateway.observability import RequestRecord, current, finish, request_id_for
 from sessions_gateway.gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
 from sessions_gateway.gateway.readiness import CANARY_TTL_SECONDS
 from sessions_gateway.gateway.responses import error_response
+from sessions_gateway.schema import compiled
 from sessions_gateway.schema.build import CACHE_SIZE
+from sessions_gateway.schema.compiled import ONE_STATEMENT_ROOTS, KnownOperations
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
@@ -101,6 +103,18 @@ def operation_request(data: object) -> GraphQLRequestData:
     )
 
 
+def _plain_request(data: object) -> tuple[str, str | None, dict[str, Any] | None] | None:
+    """``query``, ``operationName`` and ``variables`` of a body with no ``extensions``, each of its type; else ``None``."""
+    if type(data) is not dict or data.get("extensions") is not None:
+        return None
+    query, operation_name, variables = data.get("query"), data.get("operationName"), data.get("variables")
+    if type(query) is not str or (operation_name is not None and type(operation_name) is not str):
+        return None
+    if variables is not None and type(variables) is not dict:
+        return None
+    return query, operation_name, variables
+
+
 def _is_batch(body: bytes) -> bool:
     """A JSON array of operation objects (``[{"query": ...}, ...]``): a batch, not a request."""
     stripped = body.lstrip()
@@ -125,6 +139,14 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self.reports = ReportSlots(settings.max_concurrent_reports)
         self.tokens = VerifiedTokens()
+        plans = getattr(schema, "plans", None)
+        # Persisted-only servers check each request's hash, traced ones make an operation span: both
+        # need Strawberry's machinery for every request.
+        self.known = (
+            KnownOperations(plans, CACHE_SIZE)
+            if plans is not None and not settings.persisted_queries_only and not settings.tracing
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
@@ -233,7 +255,8 @@ class GraphQLView(GraphQL[Context, None]):
             record.outcome = ErrorCode.QUERY_TOO_COMPLEX
             return refused
         try:
-            return await self.run(request)
+            known = await self._answer_known(request, record)
+            return known if known is not None else await self.run(request)
         except HTTPException as exc:
             # Strawberry's own refusals (bad JSON, no query, wrong method): GraphQL-shaped, not text.
             record.outcome = ErrorCode.BAD_USER_INPUT
@@ -277,9 +300,70 @@ class GraphQLView(GraphQL[Context, None]):
             if selects_report(request_data.query, request_data.operation_name, parse=self.parse):
                 # Until the request has ended and given its connection back: ReportsBusy if none is free.
                 self.reports.hold_until_done(context.tenant_id, current_task())
-        return await super().execute_operation(
+        result = await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
+        if (
+            self.known is not None
+            and context.answered_by_plan
+            and not isinstance(request_data, list)
+            and request_data.query is not None
+        ):
+            self.known.note(request_data.query, request_data.operation_name, request.state.record.operation)
+        return result
+
+    async def _answer_known(self, request: Request, record: RequestRecord) -> Response | None:
+        """The answer to a POST of a document a compiled plan answered before, without Strawberry's machinery.
+
+        The document passed the limits and validation then (the verdict is the document's own:
+        the same text and operation get the same one), so what remains is the plan: coerce the
+        variables, read, write. Only a list or a detail alone is answered so (one statement, no
+        report to count against the cap). ``None`` when this request is not one of those, or
+        the plan cannot answer it before reading: Strawberry's view answers it as any other.
+        """
+        known = self.known
+        if known is None or not known or request.method != "POST":
+            return None
+        if "application/json" not in request.headers.get("content-type", ""):
+            return None
+        try:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        asked = _plain_request(data)
+        if asked is None:
+            return None
+        query, operation_name, variables = asked
+        found = known.get(query, operation_name)
+        if found is None:
+            return None
+        document, operation = found
+        context = await self.get_context(request, None)  # type: ignore[arg-type]
+        record.operation = operation
+        try:
+            result, errors = await compiled.execute(
+                known.plans,
+                self.schema,  # type: ignore[arg-type]
+                query=query,
+                document=document,
+                operation_name=operation_name,
+                variables=variables,
+                ctx=context,
+                roots=ONE_STATEMENT_ROOTS,
+            )
+        except Exception as exc:
+            if not isinstance(exc, compiled.Unsupported):
+                logger.exception("compiled plan failed; running the executor")
+            request.state.context = None
+            await context.db.close()
+            return None
+        body: dict[str, Any] = {"data": result}
+        if errors:
+            code_in_place(errors)
+            record.outcome = (errors[0].extensions or {}).get("code", "INTERNAL_SERVER_ERROR")
+            body["errors"] = [error.formatted for error in errors]
+        body["extensions"] = {"requestId": record.request_id}
+        return Response(orjson.dumps(body), media_type="application/json")
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         """The request's one operation: from the query string of a GET, or the JSON body of a POST."""

@@ -30,6 +30,9 @@ CACHE_SIZE = 256  # parsed documents, validation results and compiled plans, eac
 
 
 class GatewaySchema(strawberry.Schema):
+    # The compiled plans, shared by every request (``None``: the executor answers everything).
+    plans: PlanCache | None = None
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Code the errors here too: an exception escaping an extension hook skips ``ErrorCodes``.
 
@@ -73,11 +76,13 @@ def build_schema(
     if tracing is not None:
         # Inside ErrorCodes, around the rest: the operation's span covers parsing, validation and execution.
         extensions.insert(1, tracing)
-    return GatewaySchema(
+    built = GatewaySchema(
         query=Query,
         extensions=extensions,
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
     )
+    built.plans = plans
+    return built
 
 
 schema = build_schema()

@@ -129,6 +129,7 @@ class Plan:
     """One operation of one document, compiled: its field trees by directive-variable values."""
 
     schema: GraphQLSchema
+    document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
     directive_variables: tuple[str, ...]
@@ -152,7 +153,7 @@ class Plan:
                 fragments[definition.name.value] = FragmentDetails(definition)
         finder = _DirectiveVariables()
         visit(document, finder)
-        return cls(schema, operation, fragments, tuple(sorted(finder.names)))
+        return cls(schema, document, operation, fragments, tuple(sorted(finder.names)))
 
     def coerce(self, variables: dict[str, Any] | None) -> VariableValues:
         coerced = get_variable_values(self.schema, self.operation.variable_definitions or (), variables or {}, 50)
@@ -214,6 +215,11 @@ class PlanCache:
     def __init__(self, maxsize: int = MAX_PLANS) -> None:
         self._plans: Lru[tuple[str, str | None], Plan | Unsupported] = Lru(maxsize)
 
+    def peek(self, query: str, operation_name: str | None) -> Plan | None:
+        """The plan compiled for ``query``'s ``operation_name``, if one is kept (and compiled)."""
+        plan = self._plans.get((query, operation_name))
+        return plan if isinstance(plan, Plan) else None
+
     def get(self, schema: GraphQLSchema, query: str, document: DocumentNode, operation_name: str | None) -> Plan:
         key = (query, operation_name)
         plan = self._plans.get(key)
@@ -226,6 +232,37 @@ class PlanCache:
         if isinstance(plan, Unsupported):
             raise plan
         return plan
+
+
+class KnownOperations:
+    """Operations a compiled plan has answered, by (document text, operation name): their document and resolved name.
+
+    A document is noted once Strawberry's view has run it through the limits and validation and
+    a plan answered it: the same text and operation name are then answered again by the plan
+    straight (``gateway/view.py``). Bounded; the oldest goes first.
+    """
+
+    def __init__(self, plans: PlanCache, maxsize: int) -> None:
+        self.plans = plans
+        self.maxsize = maxsize
+        self._known: dict[tuple[str, str | None], tuple[DocumentNode, str | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def note(self, query: str, operation_name: str | None, resolved_name: str | None) -> None:
+        key = (query, operation_name)
+        if key in self._known:
+            return
+        plan = self.plans.peek(query, operation_name)
+        if plan is None:
+            return
+        if len(self._known) >= self.maxsize:
+            self._known.pop(next(iter(self._known)))
+        self._known[key] = (plan.document, resolved_name)
+
+    def get(self, query: str, operation_name: str | None) -> tuple[DocumentNode, str | None] | None:
+        return self._known.get((query, operation_name))
 
 
 # --- running --------------------------------------------------------------------------------
@@ -507,7 +544,7 @@ def _required(totals: ReportTotals, part: ReportPart) -> ReportTotals:
 
 
 # Root fields answered from one statement (``session_relations``): alone, they need no transaction.
-_ONE_STATEMENT_ROOTS = {"sessions", "session"}
+ONE_STATEMENT_ROOTS = frozenset({"sessions", "session"})
 
 # Root fields whose type is non-null: an error there nulls the whole of ``data``.
 _NON_NULL_ROOTS = {"sessions", "sessionsReport", "__typename"}
@@ -530,12 +567,18 @@ async def execute(
     operation_name: str | None,
     variables: dict[str, Any] | None,
     ctx: Context,
+    roots: frozenset[str] | None = None,
 ) -> tuple[dict[str, Any] | None, list[GraphQLError]]:
-    """``data`` and ``errors`` of the operation; raises ``Unsupported`` before any read it cannot do."""
+    """``data`` and ``errors`` of the operation; raises ``Unsupported`` before any read it cannot do.
+
+    ``roots``: the root fields this call may answer (``Unsupported`` for a shape with another).
+    """
     plan = plans.get(schema._schema, query, document, operation_name)
     coerced = plan.coerce(variables)
     shape = plan.shape(coerced)
-    if len(shape) == 1 and shape[0].name in _ONE_STATEMENT_ROOTS:
+    if roots is not None and not all(sel.name in roots for sel in shape):
+        raise Unsupported("roots")
+    if len(shape) == 1 and shape[0].name in ONE_STATEMENT_ROOTS:
         ctx.db.one_statement()  # no transaction to open, none to end: one round trip
     runner = Runner(schema, plan.query_type, ctx, coerced)
     results = await asyncio.gather(*(runner.root(sel) for sel in shape), return_exceptions=True)

@@ -124,6 +124,7 @@ class CompiledPlans(SchemaExtension):
                 reason = "fault"
             else:
                 context.result = ExecutionResult(data=data, errors=errors or None)
+                context.context.answered_by_plan = True
                 reason = None
         path = "executor" if reason else "compiled"
         if plans_log.isEnabledFor(logging.DEBUG):
