@@ -16,9 +16,10 @@ import { addPgTableCondition, jsonPgSmartTags } from "postgraphile/utils";
 const TENANT_SETTING = "sessions_gateway.tenant_id";
 const POOL_SIZE = 10;
 
-// Statements sent to PostgreSQL, transaction control aside (as the gateway's count leaves it out).
+// Statements sent to PostgreSQL, leaving out (as the gateway's count does) transaction control and
+// the statement that applies pgSettings (the tenant setting) at the start of each transaction.
 export const sent = { statements: 0 };
-const CONTROL = /^\s*(begin|commit|rollback|savepoint|release savepoint)\b/i;
+const CONTROL = /^\s*(begin|commit|rollback|savepoint|release savepoint|select set_config\(el->>0)\b/i;
 
 export function makePool(connectionString) {
   const pool = new pg.Pool({ connectionString, max: POOL_SIZE });
