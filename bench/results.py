@@ -209,7 +209,7 @@ def _scaling(table: Table, top: int) -> list[str]:
         return []
     lines = [f"## Worker scaling (LIST, as the reader, wrk -c{top})", "", HEADER]
     lines += [
-        table.line(Row(m, f"{m.target}, {m.workers} workers"), READER)
+        table.line(Row(m, f"{m.target}, {m.workers} worker{'s' if m.workers > 1 else ''}"), READER)
         for m in sorted(scaling, key=lambda m: (m.target, m.workers))
     ]
     lines += [""]

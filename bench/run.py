@@ -671,6 +671,8 @@ def main(argv: list[str] | None = None) -> None:
     require_wrk()
     node = None
     if not args.skip_postgraphile:
+        if not pg5.STAMP.exists():
+            log("installing PostGraphile 5 (npm ci in bench/postgraphile)")
         pg5.ensure_installed()
         node = pg5.node_binary()
     started = time.perf_counter()
