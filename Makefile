@@ -35,7 +35,8 @@ demo: $(STAMP) $(NPM_STAMP)
 test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/pytest
 
-# Benchmarks against PostgreSQL (BENCH_POSTGRES_URL, default postgresql://root@127.0.0.1:5432/test) with wrk;
+# Benchmarks against PostgreSQL (BENCH_POSTGRES_URL, default postgresql://root@127.0.0.1:5432/test) with wrk:
+# the gateway, PostGraphile 5 (bench/postgraphile, installed there with npm ci on first use) and the floor;
 # writes bench/RESULTS.md. Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--sessions 1000000".
 BENCH_ARGS ?=
 bench: $(STAMP)

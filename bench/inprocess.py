@@ -118,20 +118,21 @@ async def floor_matches(floor_url: str, token: str, scenario: Scenario, gateway_
     mine, theirs = without_clock(floor["data"]), without_clock(gateway_response["data"])
     if mine == theirs:
         return None
-    return _first_difference(theirs, mine, "data")
+    return first_difference(theirs, mine, "data")
 
 
-def _first_difference(gateway: Any, floor: Any, path: str) -> str:
-    if isinstance(gateway, dict) and isinstance(floor, dict):
-        if gateway.keys() != floor.keys():
-            return f"{path}: keys {sorted(gateway)} (gateway) != {sorted(floor)} (floor)"
+def first_difference(gateway: Any, other: Any, path: str, *, name: str = "floor") -> str:
+    """Where ``other`` (the floor's or a peer's answer) first differs from the gateway's."""
+    if isinstance(gateway, dict) and isinstance(other, dict):
+        if gateway.keys() != other.keys():
+            return f"{path}: keys {sorted(gateway)} (gateway) != {sorted(other)} ({name})"
         for key in gateway:
-            if gateway[key] != floor[key]:
-                return _first_difference(gateway[key], floor[key], f"{path}.{key}")
-    if isinstance(gateway, list) and isinstance(floor, list):
-        if len(gateway) != len(floor):
-            return f"{path}: {len(gateway)} items (gateway) != {len(floor)} (floor)"
-        for index, (a, b) in enumerate(zip(gateway, floor, strict=True)):
+            if gateway[key] != other[key]:
+                return first_difference(gateway[key], other[key], f"{path}.{key}", name=name)
+    if isinstance(gateway, list) and isinstance(other, list):
+        if len(gateway) != len(other):
+            return f"{path}: {len(gateway)} items (gateway) != {len(other)} ({name})"
+        for index, (a, b) in enumerate(zip(gateway, other, strict=True)):
             if a != b:
-                return _first_difference(a, b, f"{path}[{index}]")
-    return f"{path}: {gateway!r} (gateway) != {floor!r} (floor)"
+                return first_difference(a, b, f"{path}[{index}]", name=name)
+    return f"{path}: {gateway!r} (gateway) != {other!r} ({name})"

@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> None:
         work_dir=work_dir,
         run=Run(date="", machine={}, settings={}, data={}),
     )
-    url, _reader_url, token, chosen, _ids = bench_run.prepare(bench, args.sessions)
-    scenario = next(s for s in chosen if s.name == args.scenario)
+    prepared = bench_run.prepare(bench, args.sessions)
+    url, token = prepared.reader_url, prepared.token  # the gateway reads as the reader, as in bench/run.py
+    scenario = next(s for s in prepared.scenarios if s.name == args.scenario)
     port = bench_run.GATEWAY_PORT
     env = bench.env(url, args.compiled)
     with serving(
