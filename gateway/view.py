@@ -103,8 +103,18 @@ def operation_request(data: object) -> GraphQLRequestData:
     )
 
 
+async def _json_request(request: Request) -> tuple[str, str | None, dict[str, Any] | None] | None:
+    """The members of a JSON body as ``_plain_request`` takes them, or ``None``."""
+    if "application/json" not in request.headers.get("content-type", ""):
+        return None
+    try:
+        return _plain_request(orjson.loads(await request.body()))
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _plain_request(data: object) -> tuple[str, str | None, dict[str, Any] | None] | None:
-    """``query``, ``operationName`` and ``variables`` of a body with no ``extensions``, each of its type; else ``None``."""
+    """``query``, ``operationName`` and ``variables`` of a body without ``extensions``, each well typed; else ``None``."""
     if type(data) is not dict or data.get("extensions") is not None:
         return None
     query, operation_name, variables = data.get("query"), data.get("operationName"), data.get("variables")
@@ -324,19 +334,11 @@ class GraphQLView(GraphQL[Context, None]):
         known = self.known
         if known is None or not known or request.method != "POST":
             return None
-        if "application/json" not in request.headers.get("content-type", ""):
-            return None
-        try:
-            data = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return None
-        asked = _plain_request(data)
-        if asked is None:
+        asked = await _json_request(request)
+        found = None if asked is None else known.get(asked[0], asked[1])
+        if asked is None or found is None:
             return None
         query, operation_name, variables = asked
-        found = known.get(query, operation_name)
-        if found is None:
-            return None
         document, operation = found
         context = await self.get_context(request, None)  # type: ignore[arg-type]
         record.operation = operation
