@@ -114,7 +114,7 @@ async def _json_request(request: Request) -> tuple[str, str | None, dict[str, An
 
 
 def _plain_request(data: object) -> tuple[str, str | None, dict[str, Any] | None] | None:
-    """A body's ``query``, ``operationName`` and ``variables``, each well typed, and no ``extensions``; else ``None``."""
+    """A body's ``query``, ``operationName`` and ``variables``, well typed, and no ``extensions``; else ``None``."""
     if type(data) is not dict or data.get("extensions") is not None:
         return None
     query, operation_name, variables = data.get("query"), data.get("operationName"), data.get("variables")
