@@ -113,7 +113,12 @@ def make_engine(
         connect = dict(kwargs["connect_args"])
         use_driver_pool(
             engine.dialect,
-            DriverPool(parsed.set(drivername="postgresql").render_as_string(hide_password=False), pool_size, connect),
+            DriverPool(
+                parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+                pool_size,
+                pool_timeout_ms / 1000,
+                connect,
+            ),
         )
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, read_only=read_only)

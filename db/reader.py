@@ -28,6 +28,7 @@ it: the executor resolves fields concurrently, and a connection runs one stateme
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import namedtuple
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -182,6 +184,8 @@ async def _keep_session(_connection: TenantConnection) -> None:
     """
 
 
+# How long a cancelled statement's connection waits for the server to confirm the cancellation.
+CANCEL_WAIT_SECONDS = 0.5
 # The attribute of an engine's dialect that holds how its driver pool connects, and the pool.
 _DRIVER_POOL = "sessions_gateway_driver_pool"
 
@@ -196,9 +200,34 @@ class DriverPool:
 
     dsn: str
     max_size: int
+    acquire_timeout: float
     connect_kwargs: dict[str, Any]
     pool: asyncpg.Pool | None = None
+    taken: int = 0  # connections taken or being taken, by this worker's requests
     opening: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def acquire(self) -> Any:
+        """A connection (asyncpg's proxy of one), within ``acquire_timeout``.
+
+        Past it, SQLAlchemy's pool timeout when every connection was taken (as the engine's pool
+        reports it), else the driver's own ``TimeoutError`` (a new connection did not open in time).
+        """
+        pool = await self.get()
+        full = self.taken >= self.max_size  # every connection taken, or about to be
+        self.taken += 1
+        try:
+            return await pool.acquire(timeout=self.acquire_timeout)
+        except BaseException as exc:
+            self.taken -= 1
+            if full and isinstance(exc, TimeoutError):
+                raise PoolTimeoutError("no connection came free in time") from exc
+            raise
+
+    async def release(self, driver: Any, *, reset_within: float | None = None) -> None:
+        """Give ``driver`` back; ``reset_within``: how long its reset may take (then it is discarded)."""
+        self.taken -= 1
+        if self.pool is not None:
+            await self.pool.release(driver, timeout=reset_within)
 
     async def get(self) -> asyncpg.Pool:
         if self.pool is None:
@@ -248,8 +277,9 @@ class TenantReader:
     single statement reads one snapshot whatever
     the isolation level, read only (the connection's ``default_transaction_read_only``). Its
     tenant is set on the connection's session (``SET``, not ``SET LOCAL``) when the connection
-    last served another tenant, and remembered with the connection; a connection whose
-    statement failed or was cancelled is discarded, so what is remembered is always what is set.
+    last served another tenant, and remembered with the connection (forgotten before it is set,
+    so what is remembered is always what is set). The connection comes from asyncpg's own pool
+    (``DriverPool``), which costs no round trip to take or give back.
     Not on Citus, which carries only ``SET LOCAL`` to its workers: there the statement runs in a
     transaction like any other.
     """
@@ -328,9 +358,7 @@ class TenantReader:
         pools = driver_pool(self.engine.dialect)
         if pools is None:
             raise RuntimeError("no driver pool")
-        pool = await pools.get()
-        driver: Any = await pool.acquire()
-        done = False
+        driver: Any = await pools.acquire()
         try:
             connection: TenantConnection = driver._con
             if connection.session_tenant != self.tenant_id:
@@ -347,17 +375,26 @@ class TenantReader:
             finally:
                 if events.after_cursor_execute:
                     events.after_cursor_execute(*call)
-            done = True
-        except asyncpg.InterfaceError as exc:  # the driver's own (a closed connection): as SQLAlchemy reports it
-            raise InterfaceError(text, None, exc) from exc
         except asyncpg.PostgresError as exc:  # a database error: as SQLAlchemy reports it
+            await pools.release(driver)
             raise DBAPIError(text, None, exc, connection_invalidated=False) from exc
-        finally:
-            if done:
-                await pool.release(driver)
-            else:  # failed or cancelled halfway: what its session holds is unknown
-                driver.terminate()
-                await pool.release(driver)
+        except asyncio.CancelledError:
+            # The request is cancelled (its client went, or its time is up): asyncpg's pool waits
+            # a moment for the server to have cancelled the statement, then discards the
+            # connection (a network that does not answer is not waited for). The session's tenant
+            # is known either way: forgotten before it is set, remembered once it is.
+            with contextlib.suppress(Exception):
+                await pools.release(driver, reset_within=CANCEL_WAIT_SECONDS)
+            raise
+        except BaseException as exc:
+            # The network or the driver failed (a timeout, a closed connection): discarded at once,
+            # as the engine's pool discards a connection that failed.
+            driver.terminate()
+            await pools.release(driver)
+            if isinstance(exc, asyncpg.InterfaceError):  # as SQLAlchemy reports the driver's own
+                raise InterfaceError(text, None, exc) from exc
+            raise
+        await pools.release(driver)
         make = partial(tuple.__new__, record_type(template.columns))
         return [make(row) for row in found]
 

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sessions_gateway.db.engine import make_engine
-from sessions_gateway.db.reader import TenantReader
+from sessions_gateway.db.reader import TenantReader, driver_pool
 from sessions_gateway.db.tables import sessions
 from sessions_gateway.gateway.app import create_app
 from sessions_gateway.gateway.errors import BUSY_MESSAGE, UNAVAILABLE_MESSAGE
@@ -261,11 +261,18 @@ async def test_a_query_waiting_on_a_lock_is_cut_by_the_statement_timeout(
 async def test_an_exhausted_pool_answers_service_unavailable_promptly(proxy: FaultProxy, settings: Settings) -> None:
     async with gateway(proxy, settings, pool_size=1) as (application, client):
         await assert_serving(client)
-        # when: the pool's one connection is taken
+        # when: the pools' one connection each is taken (the engine's, and the one for a request's
+        # lone statement)
+        lone = driver_pool(application.state.engine.dialect)
+        assert lone is not None
         async with application.state.engine.connect() as held:
             await held.execute(text("SELECT 1"))
-            # then: a request does not queue for ever, and says why in words a client may read
-            await assert_unavailable(client, message=BUSY_MESSAGE)
+            taken = await lone.acquire()
+            try:
+                # then: a request does not queue for ever, and says why in words a client may read
+                await assert_unavailable(client, message=BUSY_MESSAGE)
+            finally:
+                await lone.release(taken)
         # and once it is back, the same app serves again
         await assert_serving(client)
 
