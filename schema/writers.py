@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROLE_NAMES",
     "STATUS_NAMES",
+    "ONCE",
     "WRITTEN",
     "Related",
     "generate",
@@ -201,7 +202,7 @@ def _value(field: Field, index: int, children: Signature, namespace: dict[str, A
 
 def getters(type_name: str) -> dict[str, Callable[[Any], Any]]:
     """The leaves of an object written once per request, by GraphQL name: each a function of the source."""
-    return {name: _getter(field) for name, field in _ONCE[type_name].items() if isinstance(field.rule, SourceRule)}
+    return {name: _getter(field) for name, field in ONCE[type_name].items() if isinstance(field.rule, SourceRule)}
 
 
 def _getter(field: Field) -> Callable[[Any], Any]:
@@ -215,7 +216,7 @@ def _getter(field: Field) -> Callable[[Any], Any]:
 
 # The objects written once per request (the page info, the report and its status and role
 # counts): compiled plans write their leaves with ``getters``.
-_ONCE: dict[str, dict[str, Field]] = {
+ONCE: dict[str, dict[str, Field]] = {
     _graphql_type_name(type_): _fields(type_, every=type_ is not SessionsReport)
     for type_ in (PageInfo, StatusCount, RoleCount, SessionsReport)
 }
