@@ -7,6 +7,7 @@ here; so does an answer of the two paths that differs on a row with an edge case
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from tests import factories as f
 from tests.conftest import audited, create_postgres_database, drop_postgres_database, http_client, load
 from tests.dataset import Dataset
 from tests.helpers import SECRET, SESSION_NODE, WHOLE_REPORT, gql, post
+from tests.readme import ROOT, blocks
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -176,6 +178,17 @@ def test_a_rule_reads_its_relation_only_for_the_rows_that_need_it() -> None:
     }
     assert writers.relation_keys("Session", {"procedures"}, rows) == {Relation.PROCEDURES: ["s1", "s2", "s3", "s4"]}
     assert writers.relation_keys("Session", {"id", "status"}, rows) == {}
+
+
+def test_the_design_pages_session_fields_are_as_declared() -> None:
+    """docs/design.md's worked example shows Session's fields as schema/session.py declares them."""
+    [example] = [block for block in blocks("python") if block.page == ROOT / "docs" / "design.md"]
+    ast.parse(example.code)
+    source = (ROOT / "schema" / "session.py").read_text(encoding="utf-8").splitlines()
+    lines = iter(source)
+    for line in example.code.splitlines():
+        if line.strip() != "...":  # the lines it leaves out
+            assert line in lines, f"not in schema/session.py, in this order: {line!r}"
 
 
 # --- Rows with every edge case of the rules, answered on both paths, both backends ---------------
