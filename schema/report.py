@@ -36,7 +36,11 @@ def total_seconds_within_int(seconds: int) -> int:
 
 
 class FromPart(Generic[V]):
-    """A value of the report read from one of its parts: refused when that part was not computed."""
+    """A value of the report read from one of its parts: refused when that part was not computed.
+
+    The rule of a report field: of the totals alone, or of the totals and the request's ``Related``
+    (an object field's rule), which it does not read. ``PART_OF_FIELD`` is read off these.
+    """
 
     __slots__ = ("get", "part")
 

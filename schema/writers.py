@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
+    "ONCE",
     "ROLE_NAMES",
     "STATUS_NAMES",
-    "ONCE",
     "WRITTEN",
     "Related",
     "generate",

@@ -34,7 +34,7 @@ from tests import factories as f
 from tests.conftest import audited, create_postgres_database, drop_postgres_database, http_client, load
 from tests.dataset import Dataset
 from tests.helpers import SECRET, SESSION_NODE, WHOLE_REPORT, gql, post
-from tests.readme import ROOT, blocks
+from tests.readme import DOCS, ROOT, page_blocks
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -182,7 +182,7 @@ def test_a_rule_reads_its_relation_only_for_the_rows_that_need_it() -> None:
 
 def test_the_design_pages_session_fields_are_as_declared() -> None:
     """docs/design.md's worked example shows Session's fields as schema/session.py declares them."""
-    [example] = [block for block in blocks("python") if block.page == ROOT / "docs" / "design.md"]
+    [example] = [block for block in page_blocks(DOCS / "design.md") if block.language == "python"]
     ast.parse(example.code)
     source = (ROOT / "schema" / "session.py").read_text(encoding="utf-8").splitlines()
     lines = iter(source)
