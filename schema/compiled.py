@@ -26,7 +26,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
-    GraphQLFloat,
     GraphQLInt,
     GraphQLObjectType,
     OperationDefinitionNode,
@@ -41,7 +40,6 @@ from graphql.language import Visitor
 from strawberry.types.arguments import convert_arguments
 
 from sessions_gateway.db.filters import ListOrder
-from sessions_gateway.db.queries import ReportPart
 from sessions_gateway.db.relations import Relation
 from sessions_gateway.gateway.errors import BadUserInput, is_database_failure
 from sessions_gateway.resolvers import report as report_reads
@@ -49,20 +47,18 @@ from sessions_gateway.resolvers import sessions as session_reads
 from sessions_gateway.schema import writers
 from sessions_gateway.schema.inputs import to_filter
 from sessions_gateway.schema.lru import Lru
-from sessions_gateway.schema.report import report_parts, score_deciles, total_seconds_within_int
+from sessions_gateway.schema.report import report_parts, score_deciles
 from sessions_gateway.schema.writers import Related
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Hashable, Iterable, Mapping, Sequence
+    from collections.abc import Awaitable, Hashable, Iterable, Mapping
 
     import strawberry
-    from aiodataloader import DataLoader
     from graphql import DirectiveNode, DocumentNode, GraphQLSchema
     from graphql.execution.values import VariableValues
 
     from sessions_gateway.db.filters import SessionCriteria
     from sessions_gateway.db.queries import GroupTotals, ReportTotals
-    from sessions_gateway.db.rows import SessionRow
     from sessions_gateway.gateway.context import Context
     from sessions_gateway.resolvers.sessions import Page
 
@@ -70,7 +66,6 @@ MAX_PLANS = 256
 MAX_SHAPES_PER_PLAN = 8
 
 _int = GraphQLInt.serialize
-_float = GraphQLFloat.serialize
 
 
 class FieldError(Exception):
@@ -200,7 +195,7 @@ class Plan:
             if isinstance(named, GraphQLObjectType):
                 sub = collect_subfields(self.schema, self.fragments, variables, self.operation, named, details)
                 children = self._selected(named, sub.grouped_field_set, variables)
-            writer = writers.generate(named.name, children) if named.name in writers.SPECS else None
+            writer = writers.generate(named.name, children) if named.name in writers.WRITTEN else None
             out.append(Selected(key, name, nodes, children, writer))
         return tuple(out)
 
@@ -272,51 +267,9 @@ def _unique(values: Iterable[str | None]) -> list[str]:
     return [v for v in dict.fromkeys(values) if v is not None]
 
 
-async def fetch_related(ctx: Context, rows: Sequence[SessionRow], names: set[str]) -> Related:
-    """Every relation ``names`` (Session field names) need, for all ``rows``: one batch each, concurrently."""
-    loaders = ctx.loaders
-    session_ids = [row.id for row in rows]
-    wants_titles = "name" in names
-    counts_alone = "procedureCount" in names and "procedures" not in names
-    task_ids = _unique(row.task_id for row in rows if "linkedTask" in names or (wants_titles and not row.name))
-    # (Related attribute, loader, keys): by id for users and tasks, by session for the rest.
-    jobs: list[tuple[str, DataLoader[str, Any], list[str]]] = [
-        ("users", loaders.users, _unique(row.user_id for row in rows) if "user" in names else []),
-        ("tasks", loaders.tasks, task_ids),
-        # With the procedures themselves at hand, their count needs no statement of its own.
-        ("counts", loaders.procedure_counts, session_ids if counts_alone else []),
-        ("procedures", loaders.procedures, session_ids if "procedures" in names else []),
-        ("recordings", loaders.recordings, session_ids if "recording" in names else []),
-        ("summaries", loaders.summaries, session_ids if "summary" in names else []),
-    ]
-    jobs = [job for job in jobs if job[2]]
-    related = Related(now=ctx.now, media=ctx.media)
-    # Straight to each loader's batch function: the keys are already one deduplicated batch, so
-    # a future per key would only cost time.
-    results = await asyncio.gather(*(loader.batch_load_fn(keys) for _, loader, keys in jobs))
-    for (attr, _, keys), values in zip(jobs, results, strict=True):
-        setattr(related, attr, dict(zip(keys, values, strict=True)))
-    if "procedureCount" in names and not counts_alone:
-        related.counts = {key: len(rows) for key, rows in related.procedures.items()}
-    return related
-
-
 def session_relations(names: set[str]) -> frozenset[Relation]:
-    """The relations the Session fields ``names`` read: what one statement joins for them."""
-    wanted = set()
-    if "user" in names:
-        wanted.add(Relation.USER)
-    if "linkedTask" in names or "name" in names:
-        wanted.add(Relation.TASK)
-    if "procedures" in names:
-        wanted.add(Relation.PROCEDURES)
-    if "procedureCount" in names:
-        wanted.add(Relation.PROCEDURE_COUNT)
-    if "recording" in names:
-        wanted.add(Relation.RECORDING)
-    if "summary" in names:
-        wanted.add(Relation.SUMMARY)
-    return frozenset(wanted)
+    """The relations the Session fields ``names`` read (their rules say): what one statement joins for them."""
+    return writers.relations_for("Session", names)
 
 
 def _related(ctx: Context, found: Mapping[str, dict[str, Any]]) -> Related:
@@ -340,12 +293,7 @@ def _constant(value: str) -> Getter:
     return lambda _source: value
 
 
-_PAGE_INFO: dict[str, Getter] = {
-    "hasNextPage": lambda p: p.has_next_page,
-    "hasPreviousPage": lambda p: p.has_previous_page,
-    "startCursor": lambda p: p.start_cursor,
-    "endCursor": lambda p: p.end_cursor,
-}
+_PAGE_INFO: dict[str, Getter] = writers.getters("PageInfo")
 
 
 def _find(selected: Iterable[Selected], name: str) -> list[Selected]:
@@ -515,8 +463,8 @@ def _report_field(child: Selected, totals: ReportTotals, groups: Mapping[str, An
     raise Unsupported("field")
 
 
-_STATUS_COUNT: dict[str, Getter] = {"status": lambda p: p[0], "count": lambda p: _int(p[1])}
-_ROLE_COUNT: dict[str, Getter] = {"role": lambda p: p[0], "count": lambda p: _int(p[1])}
+_STATUS_COUNT: dict[str, Getter] = writers.getters("StatusCount")
+_ROLE_COUNT: dict[str, Getter] = writers.getters("RoleCount")
 
 # The report's fields with arguments, each one statement of its own: what reads it, given the
 # request, the report's filter and the field's arguments (checked by the callee before it reads).
@@ -528,19 +476,7 @@ _GROUPED: dict[str, Callable[[Context, SessionCriteria, dict[str, Any]], Awaitab
     "byTaskSource": lambda ctx, f, a: report_reads.by_task_source(ctx, filter_=f, first=a["first"]),
 }
 
-_REPORT_LEAVES: dict[str, Getter] = {
-    "__typename": lambda _t: "SessionsReport",
-    "totalCount": lambda t: _int(_required(t, ReportPart.TOTAL_COUNT).total_count),
-    "averageScore": lambda t: None if t.average_score is None else _float(t.average_score),
-    "totalDurationSeconds": lambda t: total_seconds_within_int(t.total_duration_seconds),
-    "totalDurationHours": lambda t: _float(t.total_duration_seconds / 3600),
-    "procedureCount": lambda t: _int(t.procedure_count),
-}
-
-
-def _required(totals: ReportTotals, part: ReportPart) -> ReportTotals:
-    totals.require(part)
-    return totals
+_REPORT_LEAVES: dict[str, Getter] = {"__typename": lambda _t: "SessionsReport", **writers.getters("SessionsReport")}
 
 
 # Root fields answered from one statement (``session_relations``): alone, they need no transaction.

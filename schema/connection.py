@@ -8,28 +8,33 @@ from sessions_gateway.db.filters import SessionCriteria
 from sessions_gateway.gateway.context import Info
 from sessions_gateway.resolvers import sessions as session_reads
 from sessions_gateway.resolvers.sessions import Page, PageEdge
+from sessions_gateway.schema.rules import Rules
 from sessions_gateway.schema.session import Session
+
+page_info_rules = Rules[Page]()
 
 
 @strawberry.type
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    row: strawberry.Private[Page]
+    has_next_page: bool = page_info_rules.field(lambda p: p.has_next_page)
+    has_previous_page: bool = page_info_rules.field(lambda p: p.has_previous_page)
+    start_cursor: str | None = page_info_rules.field(lambda p: p.start_cursor)
+    end_cursor: str | None = page_info_rules.field(lambda p: p.end_cursor)
 
 
-def _cursor(root: SessionEdge) -> str:
-    return root.edge.cursor_text()
+edge_rules = Rules[PageEdge]()
 
 
 @strawberry.type
 class SessionEdge:
     """An edge: its cursor is encoded only when selected."""
 
-    cursor: str = strawberry.field(resolver=_cursor, description="Opaque; a tampered cursor is a BAD_USER_INPUT error.")
-    node: Session
-    edge: strawberry.Private[PageEdge]
+    row: strawberry.Private[PageEdge]
+    cursor: str = edge_rules.field(
+        lambda e: e.cursor_text(), description="Opaque; a tampered cursor is a BAD_USER_INPUT error."
+    )
+    node: Session = edge_rules.one(Session, lambda e, _x: e.row)
 
 
 @strawberry.type
@@ -41,13 +46,8 @@ class SessionConnection:
     @classmethod
     def of(cls, page: Page) -> SessionConnection:
         return cls(
-            edges=[SessionEdge(node=Session.from_row(edge.row), edge=edge) for edge in page.edges],
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=page.has_previous_page,
-                start_cursor=page.start_cursor,
-                end_cursor=page.end_cursor,
-            ),
+            edges=[SessionEdge(row=edge) for edge in page.edges],
+            page_info=PageInfo(row=page),
             filter_=page.filter_,
         )
 

@@ -56,3 +56,11 @@ class TimelinePeriod(Enum):
     DAY = strawberry.enum_value("day", description="From local midnight to the next.")
     WEEK = strawberry.enum_value("week", description="ISO weeks: from Monday's local midnight.")
     MONTH = strawberry.enum_value("month", description="From the first day's local midnight.")
+
+
+# Storage value -> member (a lookup: quicker than calling the enum, once per row), and storage value ->
+# GraphQL enum name, in the enums' order (the order byStatus and byRole list them).
+STATUS_OF_VALUE = {member.value: member for member in SessionStatus}
+ROLE_OF_VALUE = {member.value: member for member in SessionRole}
+STATUS_NAMES = {member.value: member.name for member in SessionStatus}
+ROLE_NAMES = {member.value: member.name for member in SessionRole}

@@ -57,11 +57,11 @@ class Query:
     )
     async def session(self, info: Info, id: strawberry.ID) -> Session | None:
         row = await session_reads.get_session(info.context, str(id))
-        return None if row is None else Session.from_row(row)
+        return None if row is None else Session(row=row)
 
     @strawberry.field(description="Aggregates over the caller's sessions that match the filter.")
     async def sessions_report(self, info: Info, filter_: FilterArg = None) -> SessionsReport:
         parts = report_parts(selected_subfields(info))
         criteria = to_filter(filter_)
         totals = await session_reads.sessions_report(info.context, filter_=criteria, parts=parts)
-        return SessionsReport(totals=totals, filter_=criteria)
+        return SessionsReport(row=totals, filter_=criteria)

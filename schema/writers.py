@@ -1,37 +1,74 @@
-"""Writers of the per-row objects of a compiled plan, generated once per selection.
+"""Writers of the objects of a compiled plan, generated from the field rules once per selection.
 
 A writer turns one source (an edge, a session row, a related row) into the response dict of the
-fields a client selected under it: a single dict display with each selected field's value
-expression inlined, compiled when the plan's shape is collected and reused by every request.
+fields a client selected under it: a single dict display that calls each selected field's rule
+(``schema/rules.py``, declared beside its Strawberry type) and writes its value as GraphQL
+serializes it, compiled when the plan's shape is collected and reused by every request.
 
-Only the gateway's own expressions (``SPECS`` below) become code. From the request come the
-response keys alone, which are GraphQL names (checked again here) written as string literals.
-The derived values call the same functions as the Strawberry types: ``display_name``,
-``duration_seconds``, ``recording_view``, ``media_url``, ``serialize_datetime``.
+The code is made from the rules' kinds and the fields' GraphQL types alone. From the request
+come the response keys only, which are GraphQL names (checked again here) written as string
+literals.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+import strawberry
 from graphql import GraphQLFloat, GraphQLInt
+from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
 
-from sessions_gateway.resolvers.derived import display_name, duration_seconds
-from sessions_gateway.resolvers.media import media_url, recording_view
-from sessions_gateway.schema.enums import SessionRole, SessionStatus
+from sessions_gateway.db.relations import Relation
+from sessions_gateway.schema.connection import PageInfo, SessionEdge
+from sessions_gateway.schema.enums import ROLE_NAMES, STATUS_NAMES
+from sessions_gateway.schema.report import (
+    RoleCount,
+    ScoreDecile,
+    SessionsReport,
+    StatusCount,
+    TaskSourceCount,
+    TimelineBucket,
+    UserCount,
+)
+from sessions_gateway.schema.rules import DerivedRule, NestedRule, Related, Rule, SourceRule, fields_of
 from sessions_gateway.schema.scalars import serialize_datetime
+from sessions_gateway.schema.session import LinkedTask, Procedure, Recording, Session, Summary, User
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
-    from sessions_gateway.gateway.context import MediaSettings
+__all__ = [
+    "ONCE",
+    "ROLE_NAMES",
+    "STATUS_NAMES",
+    "WRITTEN",
+    "Related",
+    "generate",
+    "getters",
+    "relation_keys",
+    "relations_for",
+]
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 MAX_WRITERS = 1024
+
+_int = GraphQLInt.serialize
+_float = GraphQLFloat.serialize
+# How a leaf's value is written, by its GraphQL type: as it is (ID, String, Boolean), by a
+# function (Int, Float, DateTime), or by a lookup (an enum member -> its GraphQL name).
+_SERIALIZE: dict[Any, Callable[[Any], Any] | None] = {
+    strawberry.ID: None,
+    str: None,
+    bool: None,
+    int: _int,
+    float: _float,
+    datetime: serialize_datetime,
+}
 
 
 class SelectedField(Protocol):
@@ -43,157 +80,68 @@ class SelectedField(Protocol):
     def children(self) -> Sequence[SelectedField]: ...
 
 
-@dataclass(slots=True)
-class Related:
-    """What a request's writers read besides the source: related rows by key, the clock, media."""
-
-    now: datetime
-    media: MediaSettings
-    users: dict[str, Any] = field(default_factory=dict)
-    tasks: dict[str, Any] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    procedures: dict[str, list[Any]] = field(default_factory=dict)
-    recordings: dict[str, Any] = field(default_factory=dict)
-    summaries: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass(frozen=True, slots=True)
-class Nested:
-    """An object field: ``source`` (an expression over ``s`` and ``x``) written by ``type_name``'s writer."""
+class Field:
+    """A field of a written type: its rule, how its value is written, its object type if any."""
 
-    source: str
-    type_name: str
-    kind: Literal["one", "optional", "list"]
-
-
-_GROUP: dict[str, str | Nested] = {
-    "count": "_int(s.count)",
-    "completed": "_int(s.completed)",
-    "averageScore": "_ofloat(s.average_score)",
-}
-
-# For each object type written per row: each field's value as an expression over the source
-# ``s`` and the request's ``Related`` ``x``.
-SPECS: dict[str, dict[str, str | Nested]] = {
-    "SessionEdge": {
-        "cursor": "s.cursor_text()",
-        "node": Nested("s.row", "Session", "one"),
-    },
-    "Session": {
-        "id": "s.id",
-        "name": "_name(s, x)",
-        "status": "_STATUS[s.status]",
-        "role": "_ROLE[s.role]",
-        "thumbnailUrl": "media_url(s.thumbnail_url, x.media, x.now)",
-        "durationSeconds": "_duration(s, x.now)",
-        "startedAt": "_dt(s.started_at)",
-        "completedAt": "_odt(s.completed_at)",
-        "seatId": "s.seat_id",
-        "procedureCount": "_int(x.counts[s.id])",
-        "user": Nested("_user(s, x)", "User", "one"),
-        "procedures": Nested("x.procedures[s.id]", "Procedure", "list"),
-        "recording": Nested("recording_view(x.recordings.get(s.id), x.media, x.now, s.status)", "Recording", "one"),
-        "summary": Nested("_summary(s, x)", "Summary", "optional"),
-        "linkedTask": Nested("(None if s.task_id is None else x.tasks.get(s.task_id))", "LinkedTask", "optional"),
-    },
-    "User": {"id": "s.id", "displayName": "s.display_name"},
-    "LinkedTask": {
-        "id": "s.id",
-        "title": "s.title",
-        "source": "s.source",
-        "externalRef": "s.external_ref",
-        "status": "s.status",
-        "url": "s.url",
-    },
-    "Procedure": {
-        "id": "s.id",
-        "position": "_int(s.position)",
-        "name": "s.name",
-        "description": "s.description",
-        "videoUrl": "media_url(s.video_url, x.media, x.now)",
-    },
-    "Summary": {"score": "_oint(s.score)", "prose": "s.prose", "trainerNotes": "s.trainer_notes"},
-    "Recording": {"status": "s.status.name", "url": "s.url", "expiresAt": "_odt(s.expires_at)"},
-    # The report's entries: a GroupTotals (keyed by start, user id or task source), a ScoreDecile.
-    "TimelineBucket": {"start": "_dt(s.key)", **_GROUP},
-    "UserCount": {"user": Nested("_group_user(s, x)", "User", "one"), **_GROUP},
-    "TaskSourceCount": {"source": "s.key", **_GROUP},
-    "ScoreDecile": {"from": "_int(s.low)", "to": "_int(s.high)", "count": "_int(s.count)"},
-}
-
-# Storage value -> GraphQL enum name, in the enums' order (the order byStatus and byRole list them).
-STATUS_NAMES = {member.value: member.name for member in SessionStatus}
-ROLE_NAMES = {member.value: member.name for member in SessionRole}
-_int = GraphQLInt.serialize
-_float = GraphQLFloat.serialize
+    rule: Rule
+    nullable: bool
+    serialize: Callable[[Any], Any] | dict[Any, str] | None = None
+    type_name: str | None = None  # an object field's type, written by that type's writer
 
 
-def _oint(value: Any) -> Any:
-    return None if value is None else _int(value)
+def _graphql_type_name(type_: Any) -> str:
+    return str(type_.__strawberry_definition__.name)
 
 
-def _ofloat(value: Any) -> Any:
-    return None if value is None else _float(value)
+def _field(owner: str, name: str, rule: Rule, type_: Any) -> Field:
+    nullable = isinstance(type_, StrawberryOptional)
+    if nullable:
+        type_ = type_.of_type
+    if isinstance(rule, NestedRule):
+        listed = isinstance(type_, StrawberryList)
+        if listed:
+            type_ = type_.of_type
+        if type_ is not rule.type_ or listed != (rule.kind == "list") or nullable != (rule.kind == "optional"):
+            raise TypeError(f"{owner}.{name}: its rule writes {rule.kind} {rule.type_.__name__}, not {type_}")
+        return Field(rule, nullable, type_name=_graphql_type_name(type_))
+    if isinstance(type_, StrawberryEnumDefinition):
+        members = type_.wrapped_cls
+        return Field(rule, nullable, {members(value.value): value.name for value in type_.values})
+    if type_ not in _SERIALIZE:
+        raise TypeError(f"{owner}.{name}: no writer for {type_}")
+    return Field(rule, nullable, _SERIALIZE[type_])
 
 
-def _odt(value: datetime | None) -> str | None:
-    return None if value is None else serialize_datetime(value)
+def _fields(type_: type[Any], *, every: bool) -> dict[str, Field]:
+    """The fields of a Strawberry type that have a rule, by GraphQL name (``every``: all must have one)."""
+    owner = _graphql_type_name(type_)
+    fields: dict[str, Field] = {}
+    for each in fields_of(type_):
+        if each.rule is not None:
+            fields[each.name] = _field(owner, each.name, each.rule, each.type_)
+        elif every:
+            raise TypeError(f"{owner}.{each.name} has no rule: declare it with the type's Rules")
+    return fields
 
 
-def _name(s: Any, x: Related) -> str:
-    task = x.tasks.get(s.task_id) if not s.name and s.task_id is not None else None
-    return display_name(s.name, None if task is None else task.title, s.started_at)
-
-
-def _duration(s: Any, now: datetime) -> int | None:
-    seconds = duration_seconds(
-        recorded=s.duration_seconds,
-        status=s.status,
-        started_at=s.started_at,
-        completed_at=s.completed_at,
-        now=now,
+# The object types written per row (edges, sessions and what hangs off them, the report's entries),
+# by GraphQL name: each of their fields is written from its rule.
+WRITTEN: dict[str, dict[str, Field]] = {
+    _graphql_type_name(type_): _fields(type_, every=True)
+    for type_ in (
+        SessionEdge,
+        Session,
+        User,
+        LinkedTask,
+        Procedure,
+        Summary,
+        Recording,
+        TimelineBucket,
+        UserCount,
+        TaskSourceCount,
+        ScoreDecile,
     )
-    return _oint(seconds)  # type: ignore[no-any-return]
-
-
-def _user(s: Any, x: Related) -> Any:
-    found = x.users.get(s.user_id)
-    if found is None:  # a broken foreign key: the executor reports it as it always does
-        raise LookupError("session without its user")
-    return found
-
-
-def _group_user(s: Any, x: Related) -> Any:
-    """The user of a ``byUser`` entry (its key is the user's id)."""
-    found = x.users.get(s.key)
-    if found is None:  # a broken foreign key: the executor reports it as it always does
-        raise LookupError("sessions without their user")
-    return found
-
-
-def _summary(s: Any, x: Related) -> Any:
-    """The summary row, or ``None`` ("Summary not provided") when absent or empty."""
-    found = x.summaries.get(s.id)
-    if found is None or (found.score is None and found.prose is None and found.trainer_notes is None):
-        return None
-    return found
-
-
-_HELPERS: dict[str, Any] = {
-    "_STATUS": STATUS_NAMES,
-    "_ROLE": ROLE_NAMES,
-    "_int": _int,
-    "_oint": _oint,
-    "_ofloat": _ofloat,
-    "_dt": serialize_datetime,
-    "_odt": _odt,
-    "_name": _name,
-    "_duration": _duration,
-    "_user": _user,
-    "_group_user": _group_user,
-    "_summary": _summary,
-    "recording_view": recording_view,
-    "media_url": media_url,
 }
 
 
@@ -213,8 +161,8 @@ def generate(type_name: str, selected: Sequence[SelectedField]) -> Callable[[Any
 @lru_cache(maxsize=MAX_WRITERS)
 def _generate(type_name: str, selected: Signature) -> Callable[[Any, Related], dict[str, Any]]:
     """Writers are shared by every plan that selects the same fields (and bounded in number)."""
-    spec = SPECS[type_name]
-    namespace = dict(_HELPERS)
+    fields = WRITTEN[type_name]
+    namespace: dict[str, Any] = {}
     entries = []
     for index, (key, name, children) in enumerate(selected):
         if not _NAME.fullmatch(key):
@@ -222,19 +170,83 @@ def _generate(type_name: str, selected: Signature) -> Callable[[Any, Related], d
         if name == "__typename":
             entries.append(f"{key!r}: {type_name!r}")
             continue
-        entry = spec[name]
-        if isinstance(entry, str):
-            entries.append(f"{key!r}: {entry}")
-            continue
-        writer = f"_w{index}"
-        namespace[writer] = _generate(entry.type_name, children)
-        if entry.kind == "one":
-            value = f"{writer}({entry.source}, x)"
-        elif entry.kind == "optional":
-            value = f"(None if (_v{index} := {entry.source}) is None else {writer}(_v{index}, x))"
-        else:
-            value = f"[{writer}(_e, x) for _e in {entry.source}]"
-        entries.append(f"{key!r}: {value}")
+        entries.append(f"{key!r}: {_value(fields[name], index, children, namespace)}")
     source = "def write(s, x):\n    return {" + ", ".join(entries) + "}\n"
     exec(compile(source, f"<writer of {type_name}>", "exec"), namespace)  # noqa: S102  (see the module docstring)
     return namespace["write"]  # type: ignore[no-any-return]
+
+
+def _value(field: Field, index: int, children: Signature, namespace: dict[str, Any]) -> str:
+    """The expression of one field's value: its rule's call, written as GraphQL writes it."""
+    rule = field.rule
+    if isinstance(rule, SourceRule):
+        namespace[f"_r{index}"] = rule.get
+        call = f"_r{index}(s)"
+    else:
+        namespace[f"_r{index}"] = rule.derive
+        call = f"_r{index}(s, x)"
+    if field.type_name is not None:  # an object: its own writer writes it
+        namespace[f"_w{index}"] = _generate(field.type_name, children)
+        if isinstance(rule, NestedRule) and rule.kind == "list":
+            return f"[_w{index}(_e, x) for _e in {call}]"
+        written = f"_w{index}({{}}, x)"
+    elif field.serialize is None:
+        return call
+    else:
+        namespace[f"_c{index}"] = field.serialize
+        written = f"_c{index}[{{}}]" if isinstance(field.serialize, dict) else f"_c{index}({{}})"
+    if field.nullable:
+        return f"(None if (_v{index} := {call}) is None else {written.format(f'_v{index}')})"
+    return written.format(call)
+
+
+def getters(type_name: str) -> dict[str, Callable[[Any], Any]]:
+    """The leaves of an object written once per request, by GraphQL name: each a function of the source."""
+    return {name: _getter(field) for name, field in ONCE[type_name].items() if isinstance(field.rule, SourceRule)}
+
+
+def _getter(field: Field) -> Callable[[Any], Any]:
+    assert isinstance(field.rule, SourceRule)  # noqa: S101  (``getters`` takes these alone)
+    get, serialize = field.rule.get, field.serialize
+    if serialize is None:
+        return get
+    write = serialize.__getitem__ if isinstance(serialize, dict) else serialize
+    return lambda source: None if (value := get(source)) is None else write(value)
+
+
+# The objects written once per request (the page info, the report and its status and role
+# counts): compiled plans write their leaves with ``getters``.
+ONCE: dict[str, dict[str, Field]] = {
+    _graphql_type_name(type_): _fields(type_, every=type_ is not SessionsReport)
+    for type_ in (PageInfo, StatusCount, RoleCount, SessionsReport)
+}
+
+
+def relations_for(type_name: str, field_names: Iterable[str]) -> frozenset[Relation]:
+    """The relations the fields ``field_names`` of ``type_name`` read (other names are ignored)."""
+    fields = WRITTEN[type_name]
+    return frozenset(
+        relation
+        for name in field_names
+        if (field := fields.get(name)) is not None and isinstance(field.rule, DerivedRule)
+        for relation in field.rule.reads
+    )
+
+
+def relation_keys(type_name: str, field_names: Iterable[str], sources: Iterable[Any]) -> dict[Relation, list[str]]:
+    """For each relation the fields read, the keys of its rows those ``sources`` need: unique, in source order."""
+    fields = WRITTEN[type_name]
+    rules = [
+        field.rule
+        for name in dict.fromkeys(field_names)
+        if (field := fields.get(name)) is not None and isinstance(field.rule, DerivedRule) and field.rule.reads
+    ]
+    keys: dict[Relation, dict[str, None]] = {relation: {} for rule in rules for relation in rule.reads}
+    for source in sources:
+        for rule in rules:
+            if rule.needs(source):
+                for relation in rule.reads:
+                    key = rule.keys[relation](source)
+                    if key is not None:
+                        keys[relation][key] = None
+    return {relation: list(found) for relation, found in keys.items()}

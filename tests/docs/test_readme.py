@@ -133,6 +133,12 @@ RUN_BY = [
         "tests/docs/test_readme.py::test_the_readmes_two_commands_run_what_the_tests_run",
     ),
     (
+        "docs/design.md",
+        "python",
+        "@strawberry.type",
+        "tests/engines/test_field_rules.py::test_the_design_pages_session_fields_are_as_declared",
+    ),
+    (
         "docs/operations.md",
         "sql",
         "CREATE EXTENSION IF NOT EXISTS citus",

@@ -1,1 +1,4 @@
-"""How answers are made: compiled plans, row writers, loaders, statement counts, pipeline-owned and Citus databases."""
+"""How answers are made: field rules, compiled plans, row writers, loaders, statement counts, other databases.
+
+The other databases: one the pipeline owns (made from the storage contract alone) and Citus.
+"""

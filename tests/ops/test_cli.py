@@ -23,7 +23,7 @@ from sqlalchemy.schema import CreateTable
 from sessions_gateway.db.indexes import GATEWAY_INDEXES
 from sessions_gateway.db.tables import metadata
 from tests.helpers import SECRET, token_for
-from tests.readme import blocks
+from tests.readme import DOCS, page_blocks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -430,7 +430,7 @@ def snippet_id(language: str, code: str) -> str:
 # The JavaScript and Python blocks of docs/clients.md: the persisted-query snippets.
 SNIPPETS = {
     snippet_id(block.language, block.code): (block.language, block.code)
-    for block in blocks()
+    for block in page_blocks(DOCS / "clients.md")
     if block.language in RUNNERS
 }
 
