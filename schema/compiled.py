@@ -48,6 +48,7 @@ from sessions_gateway.schema import writers
 from sessions_gateway.schema.inputs import to_filter
 from sessions_gateway.schema.lru import Lru
 from sessions_gateway.schema.report import report_parts, score_deciles
+from sessions_gateway.schema.rules import DerivedRule
 from sessions_gateway.schema.writers import Related
 
 if TYPE_CHECKING:
@@ -446,12 +447,10 @@ async def _users_of(ctx: Context, entries: Iterable[Any]) -> dict[str, Any]:
 
 def _report_field(child: Selected, totals: ReportTotals, groups: Mapping[str, Any], related: Related) -> Any:
     """The value of one field of the report, from its totals and the parts with arguments (``groups``)."""
-    if child.name == "byStatus":
-        write = _object(child.children, "StatusCount", _STATUS_COUNT)
-        return [write((name, totals.by_status[raw])) for raw, name in writers.STATUS_NAMES.items()]
-    if child.name == "byRole":
-        write = _object(child.children, "RoleCount", _ROLE_COUNT)
-        return [write((name, totals.by_role[raw])) for raw, name in writers.ROLE_NAMES.items()]
+    if child.name in _COUNTS:
+        typename, getters, entries = _COUNTS[child.name]
+        write = _object(child.children, typename, getters)
+        return [write(entry) for entry in entries(totals, related)]
     if child.name in _REPORT_LEAVES:
         return _REPORT_LEAVES[child.name](totals)
     if child.writer is None:
@@ -463,8 +462,19 @@ def _report_field(child: Selected, totals: ReportTotals, groups: Mapping[str, An
     raise Unsupported("field")
 
 
-_STATUS_COUNT: dict[str, Getter] = writers.getters("StatusCount")
-_ROLE_COUNT: dict[str, Getter] = writers.getters("RoleCount")
+def _entries(name: str) -> Callable[[ReportTotals, Related], list[Any]]:
+    """The entries of the report's list field ``name``, by its rule (which refuses totals without its part)."""
+    rule = writers.ONCE["SessionsReport"][name].rule
+    if not isinstance(rule, DerivedRule):
+        raise TypeError(f"SessionsReport.{name} is not a list of entries")
+    return rule.derive
+
+
+# byStatus and byRole: their entries' type, its leaves, and the entries by the field's rule.
+_COUNTS: dict[str, tuple[str, dict[str, Getter], Callable[[ReportTotals, Related], list[Any]]]] = {
+    "byStatus": ("StatusCount", writers.getters("StatusCount"), _entries("byStatus")),
+    "byRole": ("RoleCount", writers.getters("RoleCount"), _entries("byRole")),
+}
 
 # The report's fields with arguments, each one statement of its own: what reads it, given the
 # request, the report's filter and the field's arguments (checked by the callee before it reads).
