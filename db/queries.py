@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from functools import cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ARRAY, Dialect, Integer, Text, and_, any_, bindparam, case, func, literal, select, true
@@ -31,7 +32,7 @@ from sessions_gateway.db.relations import Relation
 from sessions_gateway.db.tables import procedures, recordings, session_summaries, sessions, tasks, users
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Sequence
+    from collections.abc import Callable, Hashable, Sequence
     from datetime import datetime
 
     from sqlalchemy import Column, FromClause, Select, Table
@@ -220,63 +221,97 @@ class Joined:
     total: int | None = None
 
 
+_COUNTS, _PROCEDURES = Relation.PROCEDURE_COUNT.value, Relation.PROCEDURES.value
+# A to-one relation's key in its session row (the rest are keyed by the session's id).
+_KEY_OF = {Relation.USER.value: "user_id", Relation.TASK.value: "task_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How a joined row splits, per statement: the session's columns and each relation's."""
+
+    session: Callable[[Sequence[Any]], Any]  # the session record of a row
+    first: int  # the index of the session's id
+    total: int | None  # the index of the total, if the statement counts
+    # For each to-one relation: its name, the index of its first column, its record of a row, and
+    # the index of its key in the session record (None: the session's id).
+    to_one: tuple[tuple[str, int, Callable[[Sequence[Any]], Any], int | None], ...]
+    count: int | None  # the index of the procedure count, if counted by the statement
+    procedure: tuple[int, Callable[[Sequence[Any]], Any]] | None
+
+
+def _record_of(kind: Any, idx: Sequence[int]) -> Callable[[Sequence[Any]], Any]:
+    """A function making a ``kind`` record of the columns ``idx`` of a row (two C calls)."""
+    pick = itemgetter(*idx) if len(idx) > 1 else (lambda row, i=idx[0]: (row[i],))
+    return lambda row: tuple.__new__(kind, pick(row))
+
+
 @cache
-def _layout(columns: tuple[str, ...]) -> tuple[Any, tuple[int, ...], dict[str, tuple[Any, tuple[int, ...]]]]:
-    """How a joined row splits: the session's record type and column indexes, and each relation's."""
-    own = tuple(i for i, name in enumerate(columns) if "__" not in name and name != "total")
+def _layout(columns: tuple[str, ...]) -> _Layout:
+    own = [i for i, name in enumerate(columns) if "__" not in name and name != "total"]
+    session_type = record_type(tuple(columns[i] for i in own))
     parts: dict[str, list[int]] = {}
     for i, name in enumerate(columns):
         if "__" in name:
             parts.setdefault(name.split("__", 1)[0], []).append(i)
-    return (
-        record_type(tuple(columns[i] for i in own)),
-        own,
-        {
-            part: (record_type(tuple(columns[i].split("__", 1)[1] for i in idx)), tuple(idx))
-            for part, idx in parts.items()
-        },
+    to_one, count, procedure = [], None, None
+    for part, idx in parts.items():
+        kind = record_type(tuple(columns[i].split("__", 1)[1] for i in idx))
+        if part == _COUNTS:
+            count = idx[0]
+        elif part == _PROCEDURES:
+            procedure = (idx[0], _record_of(kind, idx))
+        else:
+            key = session_type._fields.index(_KEY_OF[part]) if part in _KEY_OF else None
+            to_one.append((part, idx[0], _record_of(kind, idx), key))
+    return _Layout(
+        session=_record_of(session_type, own),
+        first=columns.index("id"),
+        total=columns.index("total") if "total" in columns else None,
+        to_one=tuple(to_one),
+        count=count,
+        procedure=procedure,
     )
 
 
-def split_joined(columns: tuple[str, ...], rows: Sequence[Sequence[Any]], relations: frozenset[Relation]) -> Joined:
+def split_joined(  # noqa: C901  (one pass over the rows, its steps inline: it runs per row of every page)
+    columns: tuple[str, ...], rows: Sequence[Sequence[Any]], relations: frozenset[Relation]
+) -> Joined:
     """Fold the rows of ``joined_statement`` back into sessions and their relations' rows."""
-    session_type, own, parts = _layout(columns)
-    out = Joined([], {relation.value: {} for relation in relations})
-    if "total" in columns:
-        out.total = int(rows[0][columns.index("total")]) if rows else 0
-    procedures_ = parts.get(Relation.PROCEDURES.value)
+    layout = _layout(columns)
+    related: dict[str, dict[str, Any]] = {relation.value: {} for relation in relations}
+    out = Joined([], related)
+    if layout.total is not None:
+        out.total = int(rows[0][layout.total]) if rows else 0
+    to_one = [(related[part], at, make, key) for part, at, make, key in layout.to_one]
+    counts = related.get(_COUNTS)
+    procedures_ = related.get(_PROCEDURES)
+    procedure = layout.procedure
+    first, make_session, count_at = layout.first, layout.session, layout.count
+    sessions_ = out.rows
     last_id = None
+    found: list[Any] = []
     for row in rows:
-        session_id = row[own[0]]
+        session_id = row[first]
         if session_id is None:  # the page is empty: the one row holds the total alone
             continue
         if session_id != last_id:
             last_id = session_id
-            session = tuple.__new__(session_type, [row[i] for i in own])
-            out.rows.append(session)
-            _first_row_of(out.related, parts, row, session)
-        if procedures_ is not None and row[procedures_[1][0]] is not None:
-            kind, idx = procedures_
-            out.related[Relation.PROCEDURES.value][session_id].append(tuple.__new__(kind, [row[i] for i in idx]))
-    if procedures_ is not None and Relation.PROCEDURE_COUNT in relations:
-        counts = out.related[Relation.PROCEDURE_COUNT.value]
-        for key, found in out.related[Relation.PROCEDURES.value].items():
-            counts[key] = len(found)
+            session = make_session(row)
+            sessions_.append(session)
+            for target, at, make, key in to_one:
+                if row[at] is not None:
+                    target[session_id if key is None else session[key]] = make(row)
+            if count_at is not None and counts is not None:
+                counts[session_id] = int(row[count_at])
+            if procedures_ is not None:
+                found = procedures_[session_id] = []
+        if procedure is not None and row[procedure[0]] is not None:
+            found.append(procedure[1](row))
+    if procedures_ is not None and counts is not None:
+        for owner, listed in procedures_.items():
+            counts[owner] = len(listed)
     return out
-
-
-def _first_row_of(
-    related: dict[str, dict[str, Any]], parts: dict[str, tuple[Any, tuple[int, ...]]], row: Sequence[Any], session: Any
-) -> None:
-    """What a session's first row holds: its to-one relations, its count, an empty list of procedures."""
-    for part, (kind, idx) in parts.items():
-        if part == Relation.PROCEDURE_COUNT.value:
-            related[part][session.id] = int(row[idx[0]])
-        elif part == Relation.PROCEDURES.value:
-            related[part][session.id] = []
-        elif row[idx[0]] is not None:
-            key = session.user_id if part == "users" else session.task_id if part == "tasks" else session.id
-            related[part][key] = tuple.__new__(kind, [row[i] for i in idx])
 
 
 async def page_joined(

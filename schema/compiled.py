@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -270,6 +271,11 @@ def _unique(values: Iterable[str | None]) -> list[str]:
 
 def session_relations(names: set[str]) -> frozenset[Relation]:
     """The relations the Session fields ``names`` read (their rules say): what one statement joins for them."""
+    return _session_relations(frozenset(names))
+
+
+@lru_cache(maxsize=MAX_PLANS)
+def _session_relations(names: frozenset[str]) -> frozenset[Relation]:
     return writers.relations_for("Session", names)
 
 

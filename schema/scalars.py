@@ -10,7 +10,8 @@ _EXPECTED = "expected an ISO-8601 date-time with an explicit offset, e.g. 2026-1
 
 
 def serialize_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+    # The driver gives UTC already: no conversion to make then.
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
 
 
 def parse_datetime(value: object) -> datetime:

@@ -57,7 +57,16 @@ __all__ = [
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 MAX_WRITERS = 1024
 
-_int = GraphQLInt.serialize
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def _int(value: Any) -> Any:
+    """GraphQL's Int serialization, with a Python int within 32 bits (almost every value) passed as it is."""
+    if type(value) is int and _INT_MIN <= value <= _INT_MAX:
+        return value
+    return GraphQLInt.serialize(value)
+
+
 _float = GraphQLFloat.serialize
 # How a leaf's value is written, by its GraphQL type: as it is (ID, String, Boolean), by a
 # function (Int, Float, DateTime), or by a lookup (an enum member -> its GraphQL name).
