@@ -6,16 +6,18 @@ tests hold the two to the same answers.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 _MICROS = 1_000_000
 
 
 def whole_seconds(end: datetime, start: datetime) -> int:
     """``end - start`` in whole seconds, truncated toward zero."""
-    micros = (end - start) // timedelta(microseconds=1)
-    seconds = abs(micros) // _MICROS
-    return seconds if micros >= 0 else -seconds
+    delta = end - start
+    if delta.days >= 0:  # days, seconds and microseconds are never negative but days: floor is truncation
+        return delta.days * 86_400 + delta.seconds
+    micros = (delta.days * 86_400 + delta.seconds) * _MICROS + delta.microseconds
+    return -(-micros // _MICROS)
 
 
 def display_name(name: str | None, task_title: str | None, started_at: datetime) -> str:

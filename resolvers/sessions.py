@@ -25,8 +25,11 @@ class PageEdge:
     """One row of a page, and what its cursor encodes (encoded only when asked for)."""
 
     row: PageRow
-    position: queries.Position
     codec: CursorCodec
+
+    @property
+    def position(self) -> queries.Position:
+        return queries.Position(self.row.sort_key, self.row.id)
 
     def cursor_text(self) -> str:
         return self.codec.encode(self.position)
@@ -101,7 +104,7 @@ async def list_sessions(
     more = len(rows) > page.size
     if more:
         rows = rows[1:] if page.from_end else rows[:-1]
-    edges = [PageEdge(row=row, position=queries.Position(row.sort_key, row.id), codec=codec) for row in rows]
+    edges = [PageEdge(row, codec) for row in rows]
     # Relay: the side opposite the paging direction is known to have rows when a cursor bounds it.
     return Page(
         edges=edges,

@@ -80,6 +80,10 @@ _SERIALIZE: dict[Any, Callable[[Any], Any] | None] = {
 }
 
 
+class EnumNames(dict[Any, str]):
+    """An enum's GraphQL names by its members' values: a member is written as ``names[member._value_]``."""
+
+
 class SelectedField(Protocol):
     @property
     def key(self) -> str: ...
@@ -115,8 +119,7 @@ def _field(owner: str, name: str, rule: Rule, type_: Any) -> Field:
             raise TypeError(f"{owner}.{name}: its rule writes {rule.kind} {rule.type_.__name__}, not {type_}")
         return Field(rule, nullable, type_name=_graphql_type_name(type_))
     if isinstance(type_, StrawberryEnumDefinition):
-        members = type_.wrapped_cls
-        return Field(rule, nullable, {members(value.value): value.name for value in type_.values})
+        return Field(rule, nullable, EnumNames({value.value: value.name for value in type_.values}))
     if type_ not in _SERIALIZE:
         raise TypeError(f"{owner}.{name}: no writer for {type_}")
     return Field(rule, nullable, _SERIALIZE[type_])
@@ -203,7 +206,12 @@ def _value(field: Field, index: int, children: Signature, namespace: dict[str, A
         return call
     else:
         namespace[f"_c{index}"] = field.serialize
-        written = f"_c{index}[{{}}]" if isinstance(field.serialize, dict) else f"_c{index}({{}})"
+        if isinstance(field.serialize, EnumNames):  # by the member's value: an Enum hashes in Python
+            written = f"_c{index}[{{}}._value_]"
+        elif isinstance(field.serialize, dict):
+            written = f"_c{index}[{{}}]"
+        else:
+            written = f"_c{index}({{}})"
     if field.nullable:
         return f"(None if (_v{index} := {call}) is None else {written.format(f'_v{index}')})"
     return written.format(call)
@@ -219,6 +227,9 @@ def _getter(field: Field) -> Callable[[Any], Any]:
     get, serialize = field.rule.get, field.serialize
     if serialize is None:
         return get
+    if isinstance(serialize, EnumNames):
+        names = serialize
+        return lambda source: None if (value := get(source)) is None else names[value._value_]
     write = serialize.__getitem__ if isinstance(serialize, dict) else serialize
     return lambda source: None if (value := get(source)) is None else write(value)
 
