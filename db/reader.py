@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import namedtuple
+from collections import deque, namedtuple
 from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -177,13 +177,6 @@ class TenantConnection(asyncpg.Connection):  # type: ignore[misc]
     session_tenant: str | None = None
 
 
-async def _keep_session(_connection: TenantConnection) -> None:
-    """A connection goes back to the pool as it is (asyncpg's own reset rolls back any transaction first).
-
-    Its session keeps its tenant: the reader sets it again only when the next request's differs.
-    """
-
-
 # How long a cancelled statement's connection waits for the server to confirm the cancellation.
 CANCEL_WAIT_SECONDS = 0.5
 # The attribute of an engine's dialect that holds how its driver pool connects, and the pool.
@@ -192,56 +185,130 @@ _DRIVER_POOL = "sessions_gateway_driver_pool"
 
 @dataclass(slots=True)
 class DriverPool:
-    """asyncpg's own pool beside the engine's, for the statements a request runs alone (``TenantReader``).
+    """The driver's connections for the statements a request runs alone (``TenantReader``), beside the engine's pool.
 
-    Opened at the first such statement, with the engine's connection settings and size; closed
-    with the app (``close_driver_pool``). Taking and giving back a connection costs no round trip.
+    At most ``max_size``, opened when needed with the engine's connection settings, kept while
+    they work, closed with the app (``close_driver_pool``). Taking and giving back a connection
+    costs no round trip and no task: a free one is handed over as it is, its session (and the
+    tenant set on it) kept. A request waits ``acquire_timeout`` at most for one, opening included.
     """
 
     dsn: str
     max_size: int
     acquire_timeout: float
     connect_kwargs: dict[str, Any]
-    pool: asyncpg.Pool | None = None
-    taken: int = 0  # connections taken or being taken, by this worker's requests
-    opening: asyncio.Lock = field(default_factory=asyncio.Lock)
+    free: list[TenantConnection] = field(default_factory=list)
+    opened: int = 0  # open, or being opened
+    taken: int = 0  # taken, or being taken, by requests
+    waiting: deque[asyncio.Future[TenantConnection | None]] = field(default_factory=deque)
+    settling: set[asyncio.Task[None]] = field(default_factory=set)
+    closed: bool = False
 
-    async def acquire(self) -> Any:
-        """A connection (asyncpg's proxy of one), within ``acquire_timeout``.
+    async def acquire(self) -> TenantConnection:
+        """A connection, within ``acquire_timeout``.
 
         Past it, SQLAlchemy's pool timeout when every connection was taken (as the engine's pool
-        reports it), else the driver's own ``TimeoutError`` (a new connection did not open in time).
+        reports it), else ``TimeoutError`` (a new connection did not open in time).
         """
-        pool = await self.get()
-        full = self.taken >= self.max_size  # every connection taken, or about to be
+        if self.closed:
+            raise InterfaceError("the driver pool is closed", None, RuntimeError("closed"))
+        while self.free:
+            connection = self.free.pop()
+            if not connection.is_closed():
+                self.taken += 1
+                return connection
+            self.opened -= 1
+        full = self.opened >= self.max_size
         self.taken += 1
         try:
-            return await pool.acquire(timeout=self.acquire_timeout)
+            async with asyncio.timeout(self.acquire_timeout):
+                if not full:
+                    return await self._open()
+                handed = await self._wait()
+                return handed if handed is not None else await self._open()
         except BaseException as exc:
             self.taken -= 1
             if full and isinstance(exc, TimeoutError):
                 raise PoolTimeoutError("no connection came free in time") from exc
             raise
 
-    async def release(self, driver: Any, *, reset_within: float | None = None) -> None:
-        """Give ``driver`` back; ``reset_within``: how long its reset may take (then it is discarded)."""
-        self.taken -= 1
-        if self.pool is not None:
-            await self.pool.release(driver, timeout=reset_within)
+    async def _open(self) -> TenantConnection:
+        self.opened += 1
+        try:
+            connection: TenantConnection = await asyncpg.connect(
+                self.dsn, connection_class=TenantConnection, **self.connect_kwargs
+            )
+        except BaseException:
+            self.opened -= 1
+            self._hand(None)  # the slot is free again: a waiter may open one
+            raise
+        return connection
 
-    async def get(self) -> asyncpg.Pool:
-        if self.pool is None:
-            async with self.opening:
-                if self.pool is None:
-                    self.pool = await asyncpg.create_pool(
-                        self.dsn,
-                        min_size=0,
-                        max_size=self.max_size,
-                        connection_class=TenantConnection,
-                        reset=_keep_session,
-                        **self.connect_kwargs,
-                    )
-        return self.pool
+    async def _wait(self) -> TenantConnection | None:
+        """The next connection given back (``None``: a slot freed, to open a connection in)."""
+        waiter: asyncio.Future[TenantConnection | None] = asyncio.get_running_loop().create_future()
+        self.waiting.append(waiter)
+        try:
+            return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():  # handed over just as the wait ended: give it on
+                self._hand(waiter.result())
+            raise
+
+    def release(self, connection: TenantConnection, *, discard: bool = False) -> None:
+        """Give ``connection`` back: to a waiting request, else to the free ones; ``discard`` closes it."""
+        self.taken -= 1
+        if discard or self.closed or connection.is_closed() or connection.is_in_transaction():
+            connection.terminate()
+            self.opened -= 1
+            self._hand(None)
+            return
+        self._hand(connection)
+
+    def release_cancelled(self, connection: TenantConnection) -> None:
+        """Give back a connection whose statement was cancelled, once the server has cancelled it.
+
+        The driver sends PostgreSQL a cancel request when its caller is cancelled; until it is
+        done the connection cannot run anything. Waited for in the background, at most
+        ``CANCEL_WAIT_SECONDS``; a connection still busy then is discarded.
+        """
+        task = asyncio.get_running_loop().create_task(self._settle(connection))
+        self.settling.add(task)
+        task.add_done_callback(self.settling.discard)
+
+    async def _settle(self, connection: TenantConnection) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CANCEL_WAIT_SECONDS
+        while loop.time() < deadline and not connection.is_closed():
+            try:
+                await connection.execute("SELECT 1")
+            except asyncpg.InterfaceError:  # still cancelling
+                await asyncio.sleep(0.01)
+            except Exception:  # noqa: BLE001  (anything else: not worth keeping)
+                break
+            else:
+                self.release(connection)
+                return
+        self.release(connection, discard=True)
+
+    def _hand(self, connection: TenantConnection | None) -> None:
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return
+        if connection is not None:
+            self.free.append(connection)
+
+    async def close(self) -> None:
+        self.closed = True
+        for task in list(self.settling):
+            task.cancel()
+        free, self.free = self.free, []
+        for connection in free:
+            self.opened -= 1
+            with contextlib.suppress(Exception):
+                await connection.close(timeout=CANCEL_WAIT_SECONDS)
 
 
 def use_driver_pool(dialect: Dialect, pool: DriverPool) -> None:
@@ -254,11 +321,10 @@ def driver_pool(dialect: Dialect) -> DriverPool | None:
 
 
 async def close_driver_pool(engine: AsyncEngine) -> None:
-    """Close the driver pool of ``engine``, if it opened one."""
+    """Close the driver pool of ``engine``'s connections (those taken are closed as they come back)."""
     found = driver_pool(engine.dialect)
-    if found is not None and found.pool is not None:
-        pool, found.pool = found.pool, None
-        await pool.close()
+    if found is not None:
+        await found.close()
 
 
 class _Execution:
@@ -358,13 +424,12 @@ class TenantReader:
         pools = driver_pool(self.engine.dialect)
         if pools is None:
             raise RuntimeError("no driver pool")
-        driver: Any = await pools.acquire()
+        driver = await pools.acquire()
         try:
-            connection: TenantConnection = driver._con
-            if connection.session_tenant != self.tenant_id:
-                connection.session_tenant = None
+            if driver.session_tenant != self.tenant_id:
+                driver.session_tenant = None
                 await driver.execute(script)
-                connection.session_tenant = self.tenant_id
+                driver.session_tenant = self.tenant_id
             # Listeners (statement counts, audits, tracing) see it as they see SQLAlchemy's own.
             events = self.engine.sync_engine.dispatch
             call = (self.engine.sync_engine, None, text, tuple(arguments), _Execution(), False)
@@ -376,25 +441,23 @@ class TenantReader:
                 if events.after_cursor_execute:
                     events.after_cursor_execute(*call)
         except asyncpg.PostgresError as exc:  # a database error: as SQLAlchemy reports it
-            await pools.release(driver)
+            pools.release(driver)
             raise DBAPIError(text, None, exc, connection_invalidated=False) from exc
         except asyncio.CancelledError:
             # The request is cancelled (its client went, or its time is up): asyncpg's pool waits
             # a moment for the server to have cancelled the statement, then discards the
             # connection (a network that does not answer is not waited for). The session's tenant
             # is known either way: forgotten before it is set, remembered once it is.
-            with contextlib.suppress(Exception):
-                await pools.release(driver, reset_within=CANCEL_WAIT_SECONDS)
+            pools.release_cancelled(driver)
             raise
         except BaseException as exc:
             # The network or the driver failed (a timeout, a closed connection): discarded at once,
             # as the engine's pool discards a connection that failed.
-            driver.terminate()
-            await pools.release(driver)
+            pools.release(driver, discard=True)
             if isinstance(exc, asyncpg.InterfaceError):  # as SQLAlchemy reports the driver's own
                 raise InterfaceError(text, None, exc) from exc
             raise
-        await pools.release(driver)
+        pools.release(driver)
         make = partial(tuple.__new__, record_type(template.columns))
         return [make(row) for row in found]
 

@@ -510,6 +510,16 @@ def _null_root(data: dict[str, Any] | None, root: Selected) -> dict[str, Any] | 
     return data
 
 
+async def _roots(runner: Runner, shape: tuple[Selected, ...]) -> list[Any]:
+    """Each root's value or exception (as ``gather`` reports them), the roots run concurrently."""
+    if len(shape) == 1:  # a task of its own would only cost time
+        try:
+            return [await runner.root(shape[0])]
+        except Exception as exc:  # noqa: BLE001  (reported, not raised, as gather would)
+            return [exc]
+    return await asyncio.gather(*(runner.root(sel) for sel in shape), return_exceptions=True)
+
+
 async def execute(
     plans: PlanCache,
     schema: strawberry.Schema,
@@ -533,7 +543,7 @@ async def execute(
     if len(shape) == 1 and shape[0].name in ONE_STATEMENT_ROOTS:
         ctx.db.one_statement()  # no transaction to open, none to end: one round trip
     runner = Runner(schema, plan.query_type, ctx, coerced)
-    results = await asyncio.gather(*(runner.root(sel) for sel in shape), return_exceptions=True)
+    results = await _roots(runner, shape)
     data: dict[str, Any] | None = {}
     errors: list[GraphQLError] = []
     for sel, result in zip(shape, results, strict=True):

@@ -272,7 +272,7 @@ async def test_an_exhausted_pool_answers_service_unavailable_promptly(proxy: Fau
                 # then: a request does not queue for ever, and says why in words a client may read
                 await assert_unavailable(client, message=BUSY_MESSAGE)
             finally:
-                await lone.release(taken)
+                lone.release(taken)
         # and once it is back, the same app serves again
         await assert_serving(client)
 
