@@ -22,7 +22,14 @@ from sessions_gateway.db.expressions import (
     use_duration_key_function,
 )
 from sessions_gateway.db.indexes import GATEWAY_INDEXES
-from sessions_gateway.db.reader import CITUS_PROPAGATION, DriverPool, TenantReader, use_citus, use_driver_pool
+from sessions_gateway.db.reader import (
+    CITUS_PROPAGATION,
+    DriverPool,
+    TenantReader,
+    driver_pool,
+    use_citus,
+    use_driver_pool,
+)
 from sessions_gateway.db.tables import metadata, sessions
 
 if TYPE_CHECKING:
@@ -68,6 +75,7 @@ def make_engine(
     statement_timeout_ms: int = 15_000,
     pool_size: int = DEFAULT_POOL_SIZE,
     pool_timeout_ms: int = DEFAULT_POOL_TIMEOUT_MS,
+    lone_statements: bool = True,
 ) -> AsyncEngine:
     """An async engine for ``url``.
 
@@ -79,6 +87,11 @@ def make_engine(
     inside a transaction. Every wait is bounded: for a connection, free in the pool or newly
     opened (``pool_timeout_ms``), and for each statement (by the server's ``statement_timeout``
     and, in case the network hangs, by the client a little later).
+
+    ``lone_statements``: a read-only PostgreSQL engine also gets a driver pool (``db/reader.py``)
+    of ``pool_size`` more connections, on which a request that reads one statement runs it alone,
+    its tenant set on the connection's session. Not behind a pooler that hands out server
+    connections per transaction: there a session's setting does not follow its statements.
     """
     check_url(url)
     parsed = make_url(url)
@@ -109,7 +122,7 @@ def make_engine(
         if parsed.database not in {None, "", ":memory:"}:  # a file: a queue pool of connections
             kwargs["pool_timeout"] = pool_timeout_ms / 1000
     engine = create_async_engine(url, **kwargs)
-    if engine.dialect.name == "postgresql" and read_only:
+    if engine.dialect.name == "postgresql" and read_only and lone_statements:
         connect = dict(kwargs["connect_args"])
         use_driver_pool(
             engine.dialect,
@@ -446,11 +459,18 @@ async def tenant_setting_canary(engine: AsyncEngine) -> CanaryResult:
         tenant = await conn.scalar(text(CANARY_TENANT_PROBE))
     if tenant is None:
         return CanaryResult("skipped", "no live session to read")
-    reader = TenantReader(engine, tenant)
-    try:
-        rows = await reader.rows(
-            select(sessions.c.id).where(sessions.c.tenant_id == tenant, sessions.c.deleted_at.is_(None)).limit(1)
-        )
-    finally:
-        await reader.close()
-    return CanaryResult("passed") if rows else CanaryResult("failed", CANARY_FAILED)
+    # As a request of several statements reads (in a transaction, SET LOCAL) and, where the engine
+    # runs lone statements, as a list or a detail does (alone, the tenant set on the session).
+    for alone in (False, True) if driver_pool(engine.dialect) is not None else (False,):
+        reader = TenantReader(engine, tenant)
+        if alone:
+            reader.one_statement()
+        try:
+            rows = await reader.rows(
+                select(sessions.c.id).where(sessions.c.tenant_id == tenant, sessions.c.deleted_at.is_(None)).limit(1)
+            )
+        finally:
+            await reader.close()
+        if not rows:
+            return CanaryResult("failed", CANARY_FAILED)
+    return CanaryResult("passed")

@@ -136,6 +136,7 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
             statement_timeout_ms=settings.statement_timeout_ms,
             pool_size=settings.pool_size,
             pool_timeout_ms=settings.pool_timeout_ms,
+            lone_statements=not settings.db_transaction_pooler,
         )
         observe_engine(app.state.engine)
         if tracing is not None:

@@ -61,6 +61,10 @@ class Settings:
     pool_size: int = DEFAULT_POOL_SIZE
     # How long a request waits for a free connection before it is answered SERVICE_UNAVAILABLE.
     pool_timeout_ms: int = DEFAULT_POOL_TIMEOUT_MS
+    # Behind a pooler that hands out server connections per transaction (PgBouncer's transaction
+    # mode): a setting on a connection's session does not follow its statements, so every request
+    # reads in a transaction of its own, its tenant set in it (no statement runs alone).
+    db_transaction_pooler: bool = False
     limits: Limits = field(default_factory=Limits)
     graphiql: bool = True
     # Set by ``demo`` only, never read from the environment: GraphiQL's page opens with this token in its
@@ -162,6 +166,7 @@ class Settings:
             introspection = config("INTROSPECTION", cast=bool, default=True)
             origins = config("CORS_ORIGINS", cast=CommaSeparatedStrings, default="")
             compiled_plans = config("COMPILED_PLANS", cast=bool, default=True)
+            transaction_pooler = config("DB_TRANSACTION_POOLER", cast=bool, default=False)
             persisted_dir = config("PERSISTED_QUERIES_DIR", default=None) or None
             persisted_only = config("PERSISTED_QUERIES_ONLY", cast=bool, default=False)
             tracing = config("TRACING", cast=bool, default=False)
@@ -187,6 +192,7 @@ class Settings:
             max_concurrent_reports=max_reports,
             pool_size=pool_size,
             pool_timeout_ms=pool_timeout,
+            db_transaction_pooler=transaction_pooler,
             limits=limits,
             graphiql=graphiql,
             introspection=introspection,

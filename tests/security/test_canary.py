@@ -239,3 +239,42 @@ async def test_on_sqlite_the_canary_is_skipped(tmp_path: Path) -> None:
     async with LifespanManager(application), http_client(application) as client:
         ready = await client.get("/readyz")
     assert ready.json() == {"status": "ready", "missing": [], "canary": "skipped: SQLite has no row-level security"}
+
+
+@needs_postgresql
+async def test_a_session_setting_the_lone_statements_do_not_see_is_not_ready(
+    own_database: tuple[str, str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given: lone statements whose session tenant does not reach the policies (as behind a pooler
+    # that hands out server connections per transaction), while transactions' SET LOCAL does
+    _, reader = own_database
+    monkeypatch.setattr(
+        "sessions_gateway.db.reader.tenant_script", lambda _tenant: "SET sessions_gateway.tenant_id = 'nobody'"
+    )
+    caplog.set_level(logging.INFO, logger="gateway.app")
+    application = create_app(settings_for(reader))
+    # when
+    async with LifespanManager(application), http_client(application) as client:
+        ready = await client.get("/readyz")
+    # then: the canary, which reads both ways, fails: no list answers silently empty
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "reason": CANARY_FAILED}
+
+
+@needs_postgresql
+async def test_behind_a_transaction_pooler_the_canary_reads_in_transactions_only_and_passes(
+    own_database: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the same session setting that would not reach the policies, and the pooler said
+    _, reader = own_database
+    monkeypatch.setattr(
+        "sessions_gateway.db.reader.tenant_script", lambda _tenant: "SET sessions_gateway.tenant_id = 'nobody'"
+    )
+    application = create_app(dataclasses.replace(settings_for(reader), db_transaction_pooler=True))
+    # when
+    async with LifespanManager(application), http_client(application) as client:
+        ready = await client.get("/readyz")
+        answer = await post(client, LIST, tenant=ALPHA)
+    # then: no statement runs alone, so every answer is right
+    assert ready.status_code == 200, ready.text
+    assert answer.json()["data"]["sessions"]["totalCount"] == len(DATA.live_sessions(ALPHA))
