@@ -356,7 +356,7 @@ async def page_joined(
                 total_of=session_where(tenant_id, filter_) if total else None,
             ),
         )
-    rows = await db.rows(template, values)
+    rows = await db.rows(template, values, named=False)
     joined = split_joined(template.columns, rows, relations)
     if from_end:
         joined.rows.reverse()
@@ -389,7 +389,7 @@ async def session_joined(
             sessions.c.deleted_at.is_(None),
         )
         template = _keep(key, joined_statement(base, tenant_id=tenant_id, relations=relations))
-    rows = await db.rows(template, {"tenant_id": tenant_id, "session_id": session_id})
+    rows = await db.rows(template, {"tenant_id": tenant_id, "session_id": session_id}, named=False)
     return split_joined(template.columns, rows, relations)
 
 

@@ -374,10 +374,15 @@ class TenantReader:
     def one_statement(self) -> None:
         """Say that this request reads one statement: its next runs outside a transaction, if it is the first."""
         if self._connection is None and self._failure is None:
-            self._alone = driver_pool(self.engine.dialect) is not None and not on_citus(self.engine.dialect)
+            dialect = self.engine.dialect
+            self._alone = driver_pool(dialect) is not None and not on_citus(dialect)
 
-    async def rows(self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None) -> list[Record]:
+    async def rows(
+        self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None, *, named: bool = True
+    ) -> list[Record]:
         """``statement``'s rows, read in this request's transaction.
+
+        ``named``: as named tuples; else they may be the driver's records, read by position only.
 
         After a failed statement the transaction is spent (PostgreSQL refuses anything further
         in it), so every later statement of the request fails with that same error. One
@@ -389,7 +394,7 @@ class TenantReader:
                 raise self._failure
             try:
                 if self._alone:
-                    return await self._run_alone(statement, parameters or {})
+                    return await self._run_alone(statement, parameters or {}, named=named)
                 connection = self._connection or await self._begin()
                 if isinstance(statement, Template):
                     statement = statement.statement
@@ -410,7 +415,9 @@ class TenantReader:
             await send_script(connection, script)
         return connection
 
-    async def _run_alone(self, statement: Executable | Template, values: Mapping[str, Any]) -> list[Record]:
+    async def _run_alone(
+        self, statement: Executable | Template, values: Mapping[str, Any], *, named: bool = True
+    ) -> list[Record]:
         """The request's one statement, outside a transaction, on the driver straight (see the class).
 
         The connection goes back to the pool as soon as the rows are read. Anything the request
@@ -419,9 +426,10 @@ class TenantReader:
         """
         self._alone = False
         template = statement if isinstance(statement, Template) else Template(statement)  # type: ignore[arg-type]
-        text, arguments = template.arguments(self.engine.dialect, values)
+        dialect = self.engine.dialect
+        text, arguments = template.arguments(dialect, values)
         script = tenant_script(self.tenant_id)  # refuses a tenant no literal can hold before connecting
-        pools = driver_pool(self.engine.dialect)
+        pools = driver_pool(dialect)
         if pools is None:
             raise RuntimeError("no driver pool")
         driver = await pools.acquire()
@@ -431,8 +439,9 @@ class TenantReader:
                 await driver.execute(script)
                 driver.session_tenant = self.tenant_id
             # Listeners (statement counts, audits, tracing) see it as they see SQLAlchemy's own.
-            events = self.engine.sync_engine.dispatch
-            call = (self.engine.sync_engine, None, text, tuple(arguments), _Execution(), False)
+            sync_engine = self.engine.sync_engine
+            events = sync_engine.dispatch
+            call = (sync_engine, None, text, tuple(arguments), _Execution(), False)
             if events.before_cursor_execute:
                 events.before_cursor_execute(*call)
             try:
@@ -458,6 +467,8 @@ class TenantReader:
                 raise InterfaceError(text, None, exc) from exc
             raise
         pools.release(driver)
+        if not named:  # the caller reads columns by position: the driver's records do
+            return found  # type: ignore[no-any-return]
         make = partial(tuple.__new__, record_type(template.columns))
         return [make(row) for row in found]
 
