@@ -338,7 +338,7 @@ class GraphQLView(GraphQL[Context, None]):
         found = None if asked is None else known.get(asked[0], asked[1])
         if asked is None or found is None:
             return None
-        query, operation_name, variables = asked
+        query, _, variables = asked
         document, operation = found
         context = await self.get_context(request, None)  # type: ignore[arg-type]
         record.operation = operation
@@ -348,7 +348,7 @@ class GraphQLView(GraphQL[Context, None]):
                 self.schema,  # type: ignore[arg-type]
                 query=query,
                 document=document,
-                operation_name=operation_name,
+                operation_name=operation,  # as resolved when the plan was made
                 variables=variables,
                 ctx=context,
                 roots=ONE_STATEMENT_ROOTS,

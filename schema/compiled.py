@@ -251,7 +251,8 @@ class KnownOperations:
         key = (query, operation_name)
         if key in self._known:
             return
-        plan = self.plans.peek(query, operation_name)
+        # The plan is kept under the name Strawberry resolved (the one operation's, when none was sent).
+        plan = self.plans.peek(query, resolved_name)
         if plan is None:
             return
         if len(self._known) >= self.maxsize:
