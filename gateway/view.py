@@ -37,6 +37,7 @@ from sessions_gateway.gateway.responses import error_response
 from sessions_gateway.schema import compiled
 from sessions_gateway.schema.build import CACHE_SIZE
 from sessions_gateway.schema.compiled import ONE_STATEMENT_ROOTS, KnownOperations
+from sessions_gateway.schema.extensions import log_path, plans_log
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
@@ -353,12 +354,13 @@ class GraphQLView(GraphQL[Context, None]):
                 ctx=context,
                 roots=ONE_STATEMENT_ROOTS,
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001  (a fault of the plan itself: Strawberry's view still answers)
             if not isinstance(exc, compiled.Unsupported):
-                logger.exception("compiled plan failed; running the executor")
+                plans_log.exception("compiled plan failed; running the executor")
             request.state.context = None
             await context.db.close()
             return None
+        log_path(operation, None)
         body: dict[str, Any] = {"data": result}
         if errors:
             code_in_place(errors)

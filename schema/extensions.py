@@ -92,6 +92,19 @@ class ValidationResults:
         return errors
 
 
+def log_path(operation_name: str | None, reason: str | None) -> None:
+    """Say which path answered an operation: ``reason`` why not a compiled plan, or ``None`` if one did."""
+    if plans_log.isEnabledFor(logging.DEBUG):
+        path = "executor" if reason else "compiled"
+        plans_log.debug(
+            "operation %s ran on the %s path%s",
+            operation_name or "(anonymous)",
+            path,
+            f" ({reason})" if reason else "",
+            extra={"execution_path": path, "fallback_reason": reason},
+        )
+
+
 class CompiledPlans(SchemaExtension):
     """Answers the operation from a compiled plan, so Strawberry skips its executor.
 
@@ -126,13 +139,5 @@ class CompiledPlans(SchemaExtension):
                 context.result = ExecutionResult(data=data, errors=errors or None)
                 context.context.answered_by_plan = True
                 reason = None
-        path = "executor" if reason else "compiled"
-        if plans_log.isEnabledFor(logging.DEBUG):
-            plans_log.debug(
-                "operation %s ran on the %s path%s",
-                context.operation_name or "(anonymous)",
-                path,
-                f" ({reason})" if reason else "",
-                extra={"execution_path": path, "fallback_reason": reason},
-            )
+        log_path(context.operation_name, reason)
         yield
