@@ -239,8 +239,7 @@ class DriverPool:
                 self.dsn, connection_class=TenantConnection, **self.connect_kwargs
             )
         except BaseException:
-            self.opened -= 1
-            self._hand(None)  # the slot is free again: a waiter may open one
+            self.opened -= 1  # the slot is free again for the next request (waiters wait on: as SQLAlchemy's pool)
             raise
         return connection
 
