@@ -13,7 +13,21 @@ from functools import cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ARRAY, Dialect, Integer, Text, and_, any_, bindparam, case, func, literal, select, true
+from sqlalchemy import (
+    ARRAY,
+    Dialect,
+    Integer,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.types import TypeDecorator
 
 from sessions_gateway.db.expressions import CodePointOrder, PeriodStart
@@ -95,20 +109,21 @@ def page_statement(
         select(*SESSION_COLUMNS, order.key.label("sort_key"))
         .where(*where)
         .order_by(*keyset_order(order, reverse=from_end))
-        .limit(bindparam("limit", limit, type_=Integer()))
+        # A literal, not a parameter: with it in the text PostgreSQL plans the prepared statement
+        # once (a generic plan that knows the LIMIT) instead of planning each execution again.
+        .limit(literal_column(str(int(limit)), Integer()))
     )
 
 
 def page_values(
-    *, tenant_id: str, filter_: SessionCriteria, after: Position | None, before: Position | None, limit: int
+    *, tenant_id: str, filter_: SessionCriteria, after: Position | None, before: Position | None
 ) -> dict[str, Any]:
-    """Every value ``page_statement`` binds, by name: which are present fixes its text."""
+    """Every value ``page_statement`` binds, by name: which are present (and the limit, written in it) fix its text."""
     values = criteria_values(tenant_id, filter_)
     if after is not None:
         values.update(seek_values(after.key, after.id, after=True))
     if before is not None:
         values.update(seek_values(before.key, before.id, after=False))
-    values["limit"] = limit
     return values
 
 
@@ -332,8 +347,8 @@ async def page_joined(
     The statement is built once per shape (which values are bound, the order, the relations) and
     kept: each request binds its values by name (``page_values``).
     """
-    values = page_values(tenant_id=tenant_id, filter_=filter_, after=after, before=before, limit=limit)
-    key = ("page", order, from_end, tuple(values), relations, total)
+    values = page_values(tenant_id=tenant_id, filter_=filter_, after=after, before=before)
+    key = ("page", order, from_end, tuple(values), limit, relations, total)
     template = _TEMPLATES.get(key)
     if template is None:
         base = page_statement(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from typing import TYPE_CHECKING
 
@@ -111,8 +112,16 @@ async def _warn_if_row_security_is_off(engine: AsyncEngine) -> None:
         )
 
 
-def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Starlette:
-    """The gateway; with ``settings.tracing``, ``tracer_provider`` replaces the one built from ``OTEL_*``."""
+def create_app(
+    settings: Settings, *, tracer_provider: TracerProvider | None = None, freeze_heap: bool = False
+) -> Starlette:
+    """The gateway; with ``settings.tracing``, ``tracer_provider`` replaces the one built from ``OTEL_*``.
+
+    ``freeze_heap`` (a serving process's own app): once started, every object alive then (modules,
+    the schema, plans, the pools) is left out of the garbage collector's passes (``gc.freeze``),
+    so a full collection under load walks what requests made, not the whole process: shorter
+    pauses, a lower p99.
+    """
     settings.check()
     tracing = None
     if settings.tracing:
@@ -146,6 +155,9 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
         app.state.canary = Canary(app.state.engine)
         await app.state.canary.at_start()
         _warn_if_media_keys_stay_bare(settings)
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
@@ -179,4 +191,4 @@ def create_app(settings: Settings, *, tracer_provider: TracerProvider | None = N
 
 def app_from_env() -> Starlette:
     """The app for ``serve``: settings from ``GATEWAY_*`` (uvicorn's factory, once per worker)."""
-    return create_app(Settings.from_env())
+    return create_app(Settings.from_env(), freeze_heap=True)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import re
 from typing import TYPE_CHECKING
 
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from sessions_gateway.db.reader import DriverPool
-from tests.conftest import POSTGRES_URL
+from sessions_gateway.db.reader import DriverPool, driver_pool
+from sessions_gateway.gateway.app import create_app
+from tests.conftest import POSTGRES_URL, http_client
+from tests.helpers import gql
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from sessions_gateway.gateway.config import Settings
 
 pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="needs PostgreSQL: set GATEWAY_TEST_POSTGRES_URL")
 
@@ -102,3 +109,30 @@ async def test_closing_closes_the_free_connections(pool: DriverPool) -> None:
     await pool.close()
     assert held.is_closed()
     assert pool.opened == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_list_s_statement_is_planned_once_not_at_each_request(settings: Settings) -> None:
+    # given: the app on one connection for lone statements
+    application = create_app(dataclasses.replace(settings, pool_size=1))
+    async with LifespanManager(application), http_client(application) as client:
+        # when: the same list, ten times
+        for _ in range(10):
+            await gql(client, "{ sessions(first: 3) { edges { node { id user { displayName } } } } }")
+        lone = driver_pool(application.state.engine.dialect)
+        assert lone is not None
+        connection = await lone.acquire()
+        try:
+            plans = await connection.fetch(
+                "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE '%AS page%' AND statement NOT LIKE '%pg_prepared_statements%'"
+            )
+        finally:
+            lone.release(connection)
+    # then: the LIMIT is written in the statement, not bound: on a large tenant a bound LIMIT makes
+    # PostgreSQL plan each execution again (a generic plan without it is far worse); PostgreSQL
+    # planned it a few times, then kept one plan
+    [(statement, generic, custom)] = plans
+    assert re.search(r"\bLIMIT 4\b", statement), statement
+    assert generic >= 5, plans
+    assert custom <= 5, plans
