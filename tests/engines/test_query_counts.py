@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 
@@ -44,6 +46,13 @@ query Detail($id: ID!) {{
   }}
 }}
 """
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One clock reading for every request of a test: both paths' answers compare whole (durations, signed URLs)."""
+    now = datetime.now(UTC)
+    monkeypatch.setattr("sessions_gateway.gateway.context.clock", lambda: now)
 
 
 @pytest.mark.parametrize("page_size", [5, 50, 100])
