@@ -124,6 +124,10 @@ def make_engine(
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "postgresql" and read_only and lone_statements:
         connect = dict(kwargs["connect_args"])
+        # A lone statement's text is fixed per shape (its LIMIT written in it), and PostgreSQL's
+        # plan for it does not depend on the values bound: planned once per connection, never per
+        # request (left to choose, it plans each page after a cursor again: 0.3 ms of its CPU).
+        connect["server_settings"] = {**connect["server_settings"], "plan_cache_mode": "force_generic_plan"}
         use_driver_pool(
             engine.dialect,
             DriverPool(
