@@ -127,27 +127,38 @@ def page_values(
     return values
 
 
-async def page_sessions(
-    db: TenantReader,
-    *,
-    tenant_id: str,
-    filter_: SessionCriteria,
-    order: ListOrder,
-    after: Position | None,
-    before: Position | None,
-    limit: int,
-    from_end: bool,
-) -> list[PageRow]:
-    """Up to ``limit`` sessions strictly between ``after`` and ``before``, in ``order``.
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which sessions a page reads: up to ``limit`` strictly between ``after`` and ``before``, in ``order``.
 
-    ``from_end`` takes them from the end of that range (for ``last``); rows come back in
-    ``order`` either way. Each row carries its ``sort_key`` for the cursor.
+    ``from_end`` takes them from the end of that range (for ``last``); rows come back in ``order``
+    either way.
     """
-    stmt = page_statement(
-        tenant_id=tenant_id, filter_=filter_, order=order, after=after, before=before, limit=limit, from_end=from_end
-    )
-    rows = await db.rows(stmt)
-    return list(reversed(rows)) if from_end else rows
+
+    tenant_id: str
+    filter_: SessionCriteria
+    order: ListOrder
+    after: Position | None
+    before: Position | None
+    limit: int
+    from_end: bool
+
+    def statement(self) -> Select[Any]:
+        return page_statement(
+            tenant_id=self.tenant_id,
+            filter_=self.filter_,
+            order=self.order,
+            after=self.after,
+            before=self.before,
+            limit=self.limit,
+            from_end=self.from_end,
+        )
+
+
+async def page_sessions(db: TenantReader, window: Window) -> list[PageRow]:
+    """The sessions of ``window``, in its order; each row carries its ``sort_key`` for the cursor."""
+    rows = await db.rows(window.statement())
+    return list(reversed(rows)) if window.from_end else rows
 
 
 # --- one statement per request: a page (or one session) and every relation its fields read ------
@@ -329,42 +340,22 @@ def split_joined(  # noqa: C901  (one pass over the rows, its steps inline: it r
     return out
 
 
-async def page_joined(
-    db: TenantReader,
-    *,
-    tenant_id: str,
-    filter_: SessionCriteria,
-    order: ListOrder,
-    after: Position | None,
-    before: Position | None,
-    limit: int,
-    from_end: bool,
-    relations: frozenset[Relation],
-    total: bool,
-) -> Joined:
+async def page_joined(db: TenantReader, window: Window, *, relations: frozenset[Relation], total: bool) -> Joined:
     """``page_sessions``'s rows with ``relations`` (and the count of all matches when ``total``): one statement.
 
     The statement is built once per shape (which values are bound, the order, the relations) and
     kept: each request binds its values by name (``page_values``).
     """
-    values = page_values(tenant_id=tenant_id, filter_=filter_, after=after, before=before)
-    key = ("page", order, from_end, tuple(values), limit, relations, total)
+    tenant_id, filter_, order, from_end = window.tenant_id, window.filter_, window.order, window.from_end
+    values = page_values(tenant_id=tenant_id, filter_=filter_, after=window.after, before=window.before)
+    key = ("page", order, from_end, tuple(values), window.limit, relations, total)
     template = _TEMPLATES.get(key)
     if template is None:
-        base = page_statement(
-            tenant_id=tenant_id,
-            filter_=filter_,
-            order=order,
-            after=after,
-            before=before,
-            limit=limit,
-            from_end=from_end,
-        )
         descending = order.descending != from_end
         template = _keep(
             key,
             joined_statement(
-                base,
+                window.statement(),
                 tenant_id=tenant_id,
                 relations=relations,
                 order=(("sort_key", descending), ("id", descending)),

@@ -75,31 +75,20 @@ async def list_sessions(
     codec = CursorCodec(key=ctx.cursor_key, tenant_id=ctx.tenant_id, order=order, filter_=filter_)
     page = page_request(codec, first=first, after=after, last=last, before=before)
     # One row more than asked tells whether there is more in the paging direction.
+    window = queries.Window(
+        tenant_id=ctx.tenant_id,
+        filter_=filter_,
+        order=order,
+        after=page.after,
+        before=page.before,
+        limit=page.size + 1,
+        from_end=page.from_end,
+    )
     joined = None
     if relations is None:
-        rows = await queries.page_sessions(
-            ctx.db,
-            tenant_id=ctx.tenant_id,
-            filter_=filter_,
-            order=order,
-            after=page.after,
-            before=page.before,
-            limit=page.size + 1,
-            from_end=page.from_end,
-        )
+        rows = await queries.page_sessions(ctx.db, window)
     else:
-        joined = await queries.page_joined(
-            ctx.db,
-            tenant_id=ctx.tenant_id,
-            filter_=filter_,
-            order=order,
-            after=page.after,
-            before=page.before,
-            limit=page.size + 1,
-            from_end=page.from_end,
-            relations=relations,
-            total=total,
-        )
+        joined = await queries.page_joined(ctx.db, window, relations=relations, total=total)
         rows = joined.rows
     more = len(rows) > page.size
     if more:
