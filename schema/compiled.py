@@ -38,14 +38,13 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.language import Visitor
-from strawberry.types.arguments import convert_arguments
 
 from sessions_gateway.db.filters import ListOrder
 from sessions_gateway.db.relations import Relation
 from sessions_gateway.gateway.errors import BadUserInput, is_database_failure
 from sessions_gateway.resolvers import report as report_reads
 from sessions_gateway.resolvers import sessions as session_reads
-from sessions_gateway.schema import writers
+from sessions_gateway.schema import arguments, writers
 from sessions_gateway.schema.inputs import to_filter
 from sessions_gateway.schema.lru import Lru
 from sessions_gateway.schema.report import report_parts, score_deciles
@@ -56,7 +55,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Hashable, Iterable, Mapping
 
     import strawberry
-    from graphql import DirectiveNode, DocumentNode, GraphQLSchema
+    from graphql import DirectiveNode, DocumentNode, GraphQLField, GraphQLSchema
     from graphql.execution.values import VariableValues
 
     from sessions_gateway.db.filters import SessionCriteria
@@ -303,6 +302,10 @@ def _constant(value: str) -> Getter:
 
 _PAGE_INFO: dict[str, Getter] = writers.getters("PageInfo")
 
+# Each field's argument converter, by the id of its GraphQL field (kept, so the id stays its own).
+_CONVERTERS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+_KEPT: list[GraphQLField] = []
+
 
 def _find(selected: Iterable[Selected], name: str) -> list[Selected]:
     return [s for s in selected if s.name == name]
@@ -324,9 +327,15 @@ class Runner:
         """``sel``'s arguments as its resolver takes them; ``parent``: the type it is a field of (Query)."""
         definition = (parent or self.query_type).fields[sel.name]
         raw = get_argument_values(definition, sel.nodes[0], self.variables)
-        strawberry_field = definition.extensions["strawberry-definition"]
-        converter = self.schema.schema_converter
-        return convert_arguments(raw, strawberry_field.arguments, converter.scalar_registry, self.schema.config)
+        convert = _CONVERTERS.get(id(definition))
+        if convert is None:
+            strawberry_field = definition.extensions["strawberry-definition"]
+            registry = self.schema.schema_converter.scalar_registry
+            convert = _CONVERTERS[id(definition)] = arguments.converter(
+                strawberry_field.arguments, registry, self.schema.config
+            )
+            _KEPT.append(definition)  # its id stays its own
+        return convert(raw)
 
     async def root(self, sel: Selected) -> Any:
         if sel.name == "__typename":
