@@ -12,9 +12,10 @@ literals.
 
 from __future__ import annotations
 
+import dis
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -188,10 +189,24 @@ def _generate(type_name: str, selected: Signature) -> Callable[[Any, Related], d
     return namespace["write"]  # type: ignore[no-any-return]
 
 
+def attribute_of(get: Callable[[Any], Any]) -> str | None:
+    """The attribute ``get`` reads, when it is exactly ``lambda s: s.<attribute>``: a writer reads it inline."""
+    code = getattr(get, "__code__", None)
+    if code is None or code.co_argcount != 1 or getattr(get, "__defaults__", None) or get.__closure__:  # type: ignore[attr-defined]
+        return None
+    steps = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in {"RESUME", "CACHE", "NOP"}]
+    if [op for op, _ in steps] != ["LOAD_FAST", "LOAD_ATTR", "RETURN_VALUE"] or steps[0][1] != code.co_varnames[0]:
+        return None
+    attribute = steps[1][1]
+    return attribute if isinstance(attribute, str) and _NAME.fullmatch(attribute) else None
+
+
 def _value(field: Field, index: int, children: Signature, namespace: dict[str, Any]) -> str:
     """The expression of one field's value: its rule's call, written as GraphQL writes it."""
     rule = field.rule
-    if isinstance(rule, SourceRule):
+    if isinstance(rule, SourceRule) and (attribute := attribute_of(rule.get)) is not None:
+        call = f"s.{attribute}"  # the rule's own reading, without the call
+    elif isinstance(rule, SourceRule):
         namespace[f"_r{index}"] = rule.get
         call = f"_r{index}(s)"
     else:
@@ -205,16 +220,28 @@ def _value(field: Field, index: int, children: Signature, namespace: dict[str, A
     elif field.serialize is None:
         return call
     else:
-        namespace[f"_c{index}"] = field.serialize
-        if isinstance(field.serialize, EnumNames):  # by the member's value: an Enum hashes in Python
-            written = f"_c{index}[{{}}._value_]"
-        elif isinstance(field.serialize, dict):
-            written = f"_c{index}[{{}}]"
-        else:
-            written = f"_c{index}({{}})"
+        written = _leaf(field.serialize, index, namespace)
     if field.nullable:
         return f"(None if (_v{index} := {call}) is None else {written.format(f'_v{index}')})"
     return written.format(call)
+
+
+def _leaf(serialize: Callable[[Any], Any] | dict[Any, str], index: int, namespace: dict[str, Any]) -> str:
+    """How a leaf's value (``{}``) is written as GraphQL serializes it."""
+    namespace[f"_c{index}"] = serialize
+    v = f"_v{index}"
+    if isinstance(serialize, EnumNames):  # by the member's value: an Enum hashes in Python
+        return f"_c{index}[{{}}._value_]"
+    if isinstance(serialize, dict):
+        return f"_c{index}[{{}}]"
+    if serialize is _int:  # an int within 32 bits (almost every value) is written as it is
+        namespace["_INT_MIN"], namespace["_INT_MAX"] = _INT_MIN, _INT_MAX
+        return f"({v} if type({v} := {{}}) is int and _INT_MIN <= {v} <= _INT_MAX else _c{index}({v}))"
+    if serialize is serialize_datetime:
+        # A UTC date-time goes to the response as it is: orjson writes it as isoformat() does.
+        namespace["_UTC"] = UTC
+        return f"({v} if ({v} := {{}}).tzinfo is _UTC else _c{index}({v}))"
+    return f"_c{index}({{}})"
 
 
 def getters(type_name: str) -> dict[str, Callable[[Any], Any]]:
