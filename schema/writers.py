@@ -192,7 +192,7 @@ def _generate(type_name: str, selected: Signature) -> Callable[[Any, Related], d
 def attribute_of(get: Callable[[Any], Any]) -> str | None:
     """The attribute ``get`` reads, when it is exactly ``lambda s: s.<attribute>``: a writer reads it inline."""
     code = getattr(get, "__code__", None)
-    if code is None or code.co_argcount != 1 or getattr(get, "__defaults__", None) or get.__closure__:  # type: ignore[attr-defined]
+    if code is None or code.co_argcount != 1 or getattr(get, "__defaults__", None) or getattr(get, "__closure__", None):
         return None
     steps = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in {"RESUME", "CACHE", "NOP"}]
     if [op for op, _ in steps] != ["LOAD_FAST", "LOAD_ATTR", "RETURN_VALUE"] or steps[0][1] != code.co_varnames[0]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -95,7 +95,7 @@ def test_a_rule_reading_one_attribute_is_read_inline_and_others_are_called() -> 
     assert writers.attribute_of(lambda row: row.id) == "id"
     assert writers.attribute_of(lambda s: s.a.b) is None
     assert writers.attribute_of(lambda s: s.name or "") is None
-    assert writers.attribute_of(lambda s, _x: s.id) is None
+    assert writers.attribute_of(cast("Any", lambda s, _x: s.id)) is None
     other = SimpleNamespace(id="x")
     assert writers.attribute_of(lambda _s: other.id) is None
     assert writers.attribute_of(str) is None
