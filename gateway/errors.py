@@ -35,6 +35,10 @@ class ErrorCode(StrEnum):
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    # A live subscription over a limit: per connection, or per tenant in one worker.
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    # The reason a WebSocket is closed with (1013) when its worker holds as many as it may.
+    TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"
 
 
 INTERNAL_MESSAGE = "Internal server error."
@@ -54,6 +58,10 @@ class BadUserInput(GatewayError):
 
 class Unauthenticated(GatewayError):
     code = ErrorCode.UNAUTHENTICATED
+
+
+class TooManySubscriptions(GatewayError):
+    code = ErrorCode.TOO_MANY_SUBSCRIPTIONS
 
 
 # The messages of the gateway's limits (schema/limits.py, schema/cost.py: depth and aliases as
