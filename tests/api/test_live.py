@@ -1,0 +1,152 @@
+"""Live subscriptions over WebSocket: a gql client subscribes, the pipeline writes, the client sees the new state.
+
+Each event is the whole result the same document answers as a query over HTTP at that moment.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from tests import factories as f
+from tests.live import QUIET, T0, feed, live_gateway, subscriber, writer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+LIST = """
+subscription Dashboard($first: Int) {
+  sessions(first: $first) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id name status completedAt user { displayName } recording { status url } } }
+  }
+}
+"""
+DETAIL = """
+subscription Detail($id: ID!) {
+  session(id: $id) {
+    id name status durationSeconds completedAt
+    recording { status url }
+    summary { score prose }
+  }
+}
+"""
+
+
+def as_query(document: str) -> str:
+    return document.replace("subscription", "query", 1)
+
+
+async def test_the_list_is_sent_at_subscribe_then_at_each_change_and_never_when_unchanged(
+    backend: str, tmp_path: Path
+) -> None:
+    async with live_gateway(backend, tmp_path) as gateway, subscriber(gateway) as session, writer(gateway) as db:
+        async with feed(session, LIST, {"first": 10}) as dashboard:
+            # given: the first page as the query answers it
+            first = await dashboard.next()
+            assert {"data": first} == await gateway.query(as_query(LIST), {"first": 10})
+            assert [e["node"]["status"] for e in first["sessions"]["edges"]] == ["IN_PROGRESS", "COMPLETED"]
+            await dashboard.nothing()
+
+            # when: the running session completes
+            await db.update(
+                "sessions",
+                {"id": "a-run"},
+                status="completed",
+                completed_at=T0 + timedelta(minutes=30),
+                duration_seconds=1800,
+            )
+
+            # then: exactly the new state, once
+            second = await dashboard.next()
+            assert {"data": second} == await gateway.query(as_query(LIST), {"first": 10})
+            assert second["sessions"]["edges"][0]["node"]["status"] == "COMPLETED"
+            await dashboard.nothing()
+
+            # when: a new session starts
+            await db.insert(
+                "sessions", f.session("a-new", "alpha", "u-a", status="in_progress", started_at=T0 + timedelta(hours=1))
+            )
+            third = await dashboard.next()
+            assert third["sessions"]["totalCount"] == 3
+            assert third["sessions"]["edges"][0]["node"]["id"] == "a-new"
+            assert {"data": third} == await gateway.query(as_query(LIST), {"first": 10})
+        await gateway.serves_queries()
+
+
+async def test_the_detail_follows_its_recording_its_summary_and_its_erasure(backend: str, tmp_path: Path) -> None:
+    async with live_gateway(backend, tmp_path) as gateway, subscriber(gateway) as session, writer(gateway) as db:
+        async with feed(session, DETAIL, {"id": "a-done"}) as detail:
+            first = await detail.next()
+            assert {"data": first} == await gateway.query(as_query(DETAIL), {"id": "a-done"})
+            assert first["session"]["recording"] == {"status": "UPLOADING", "url": None}
+            assert first["session"]["summary"] is None
+
+            await db.update("recordings", {"session_id": "a-done"}, state="ready")
+            ready = await detail.next()
+            assert ready["session"]["recording"] == {
+                "status": "AVAILABLE",
+                "url": "https://media.example.com/rec/a-done.mp4",
+            }
+            assert {"data": ready} == await gateway.query(as_query(DETAIL), {"id": "a-done"})
+
+            await db.insert("session_summaries", f.summary("a-done", "alpha", score=87, prose="Steady work."))
+            summarised = await detail.next()
+            assert summarised["session"]["summary"] == {"score": 87, "prose": "Steady work."}
+            assert {"data": summarised} == await gateway.query(as_query(DETAIL), {"id": "a-done"})
+            await detail.nothing()
+
+            await db.update("sessions", {"id": "a-done"}, deleted_at=T0 + timedelta(days=1))
+            assert await detail.next() == {"session": None}
+            await detail.nothing()
+        await gateway.serves_queries()
+
+
+async def test_subscribers_of_one_document_and_variables_share_one_read(backend: str, tmp_path: Path) -> None:
+    async with live_gateway(backend, tmp_path) as gateway, writer(gateway) as db:
+        hub = gateway.app.state.live
+        async with (
+            subscriber(gateway) as one,
+            subscriber(gateway) as two,
+            feed(one, LIST, {"first": 10}) as first,
+            # the same document spelled otherwise, the same variables: the same cohort
+            feed(two, " ".join(LIST.split()), {"first": 10}) as second,
+            feed(two, LIST, {"first": 1}) as other,
+        ):
+            assert await first.next() == await second.next()
+            assert len((await other.next())["sessions"]["edges"]) == 1
+            assert sorted(len(cohort.mailboxes) for cohort in hub.cohorts.values()) == [1, 2]
+
+            await db.update("sessions", {"id": "a-run"}, name="Renamed")
+            changed = await first.next()
+            assert changed == await second.next()
+            assert changed["sessions"]["edges"][0]["node"]["name"] == "Renamed"
+            assert (await other.next())["sessions"]["edges"][0]["node"]["name"] == "Renamed"
+        await gateway.serves_queries()
+        assert hub.cohorts == {}  # every subscriber gone: nothing is read any more
+
+
+async def test_a_tenant_never_receives_what_another_tenant_writes(backend: str, tmp_path: Path) -> None:
+    async with (
+        live_gateway(backend, tmp_path) as gateway,
+        writer(gateway) as db,
+        subscriber(gateway, "alpha") as alpha,
+        subscriber(gateway, "beta") as beta,
+        feed(alpha, LIST, {"first": 10}) as alphas,
+        feed(beta, LIST, {"first": 10}) as betas,
+        # beta asks for alpha's session by id: null, as the query answers
+        feed(beta, DETAIL, {"id": "a-done"}) as probe,
+    ):
+        await alphas.next()
+        beta_first = await betas.next()
+        assert [e["node"]["id"] for e in beta_first["sessions"]["edges"]] == ["b-done"]
+        assert await probe.next() == {"session": None}
+
+        await db.update("sessions", {"id": "a-done"}, name="Changed by alpha's pipeline")
+        await db.update("recordings", {"session_id": "a-done"}, state="ready")
+        await db.insert("sessions", f.session("a-new", "alpha", "u-a", started_at=T0 + timedelta(hours=2)))
+        assert (await alphas.next())["sessions"]["totalCount"] == 3
+        await betas.nothing(QUIET)
+        await probe.nothing(0)
+        await gateway.serves_queries()
