@@ -22,6 +22,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -107,9 +108,17 @@ def is_database_failure(exc: BaseException) -> bool:
     return False
 
 
+def _gateway_error(original: Exception | None) -> Exception | None:
+    """``original``, or the ``GatewayError`` it amounts to."""
+    if isinstance(original, InvalidOperationTypeError):
+        # A query or mutation sent over WebSocket, where the schema streams subscriptions only.
+        return BadUserInput("Only subscriptions run over WebSocket: send queries over HTTP.")
+    return original
+
+
 def classify(error: GraphQLError) -> tuple[ErrorCode, str]:
     """The contract code of ``error`` and the message the client may see."""
-    original = error.original_error
+    original = _gateway_error(error.original_error)
     if isinstance(original, GatewayError):
         return original.code, str(original)
     if error.path is None:

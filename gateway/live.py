@@ -44,7 +44,11 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
     from strawberry.schema import BaseSchema
     from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
-    from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage, SubscribeMessage
+    from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+        ConnectionInitMessage,
+        Message,
+        SubscribeMessage,
+    )
 
     from sessions_gateway.gateway.config import Settings
 
@@ -304,6 +308,12 @@ class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self.expiry
         await super().shutdown()
+
+    async def handle_message(self, message: Message) -> None:
+        if not isinstance(message, dict):  # Strawberry's handler reads any JSON as an object
+            await self.handle_invalid_message("WebSocket message must be a JSON object")
+            return
+        await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload: Any = message.get("payload")
