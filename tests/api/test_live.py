@@ -5,11 +5,17 @@ Each event is the whole result the same document answers as a query over HTTP at
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from tests import factories as f
-from tests.live import QUIET, T0, feed, live_gateway, subscriber, writer
+from tests.helpers import token_for
+from tests.live import QUIET, T0, WITHIN, feed, live_gateway, subscriber, writer
+from tests.readme import DOCS, page_blocks
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -150,3 +156,32 @@ async def test_a_tenant_never_receives_what_another_tenant_writes(backend: str, 
         await betas.nothing(QUIET)
         await probe.nothing(0)
         await gateway.serves_queries()
+
+
+async def test_the_client_guides_python_block_runs_as_written(backend: str, tmp_path: Path) -> None:
+    (code,) = [b.code for b in page_blocks(DOCS / "clients.md") if b.language == "python" and "subscribe" in b.code]
+    (tmp_path / "live.py").write_text(code, encoding="utf-8")
+    async with live_gateway(backend, tmp_path) as gateway, writer(gateway) as db:
+        env = {
+            **os.environ,
+            "GATEWAY_URL": f"http://127.0.0.1:{gateway.port}/graphql",
+            "GATEWAY_TOKEN": token_for("alpha"),
+        }
+        client = await asyncio.create_subprocess_exec(
+            sys.executable, "live.py", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE
+        )
+        assert client.stdout is not None
+        query = "query InProgress" + code.split("subscription InProgress", 1)[1].split('""")', 1)[0]
+        try:
+            # a fresh interpreter imports gql first: a few seconds more for the first line
+            first = json.loads(await asyncio.wait_for(client.stdout.readline(), WITHIN + 10))
+            assert {"data": first} == await gateway.query(query)
+            assert [e["node"]["id"] for e in first["sessions"]["edges"]] == ["a-run"]
+
+            await db.insert("sessions", f.session("a-new", "alpha", "u-a", status="in_progress", started_at=T0))
+            second = json.loads(await asyncio.wait_for(client.stdout.readline(), WITHIN))
+            assert second["sessions"]["totalCount"] == 2
+            assert {"data": second} == await gateway.query(query)
+        finally:
+            client.kill()
+            await client.wait()

@@ -35,7 +35,7 @@ def test_a_subscription_asks_the_query_with_the_same_selection() -> None:
         "fragment Page on SessionConnection {\n  totalCount\n}"
     )
     # two spellings of one document are one query
-    assert query_form("subscription{session(id:\"a\"){ id }}", None) == query_form(
+    assert query_form('subscription{session(id:"a"){ id }}', None) == query_form(
         'subscription {\n session(id: "a") {\n id\n }\n}', None
     )
 
