@@ -182,6 +182,7 @@ class LiveHub:
             cohort = self.cohorts[key] = Cohort(key)
             self._spawn(self.refresh(cohort))  # its first result now, not at the next tick
         watch = Watch(self, cohort, connection)
+        request.opened.append(watch)  # closed when the operation ends, even if never iterated
         cohort.mailboxes.add(watch.mailbox)
         if cohort.last is not None:
             watch.mailbox.put(cohort.last)
@@ -348,11 +349,14 @@ class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[LiveConnection, None]) -> None:
-        token = live_request.set(LiveRequest(operation.query, operation.operation_name, operation.variables))
+        request = LiveRequest(operation.query, operation.operation_name, operation.variables)
+        token = live_request.set(request)
         try:
             await super().run_operation(operation)
         finally:
             live_request.reset(token)
+            for opened in request.opened:
+                await opened.aclose()
 
 
 # A subscribe message's members, and what each must be when present (graphql-transport-ws).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import timedelta
 from functools import partial
@@ -216,6 +217,13 @@ class GraphQLView(GraphQL[Context, None]):
             await self.run(websocket)
         finally:
             live.connections -= 1
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """A page on another origin: those of ``GATEWAY_CORS_ORIGINS``, and the demo's own (as for CORS)."""
+        pattern = self.settings.cors_origin_regex
+        return super().is_websocket_origin_allowed(request, origin) or (
+            pattern is not None and re.fullmatch(pattern, origin) is not None
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """``connection_init``: its payload's ``Authorization`` fixes the connection's tenant, or it closes (4403)."""

@@ -27,11 +27,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class LiveRequest:
-    """One subscription as its client sent it: the document, the chosen operation, the variables (JSON)."""
+    """One subscription as its client sent it: the document, the chosen operation, the variables (JSON).
+
+    ``opened``: what the feed opened for it, closed by the transport when the operation ends,
+    however it ends (``aclose`` of each; closing twice does nothing).
+    """
 
     query: str
     operation_name: str | None
     variables: dict[str, Any] | None
+    opened: list[Any] = field(default_factory=list, compare=False)
 
 
 # The subscription the current operation's task runs (set by the transport, read by the root fields).

@@ -131,6 +131,7 @@ async def test_subscribers_of_one_document_and_variables_share_one_read(backend:
             assert (await other.next())["sessions"]["edges"][0]["node"]["name"] == "Renamed"
         await gateway.serves_queries()
         assert hub.cohorts == {}  # every subscriber gone: nothing is read any more
+        assert hub.per_tenant == {}
 
 
 async def test_a_tenant_never_receives_what_another_tenant_writes(backend: str, tmp_path: Path) -> None:
