@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from graphql import ASTValidationRule, GraphQLError
     from strawberry.extensions import SchemaExtension
     from strawberry.schema.schema import StreamResult
-    from strawberry.types import ExecutionContext
+    from strawberry.types import ExecutionContext, ExecutionResult
 
 
 CACHE_SIZE = 256  # parsed documents, validation results and compiled plans, each
@@ -43,6 +43,28 @@ class GatewaySchema(strawberry.Schema):
         Logging happens in ``with_code``: only failures of the server, never clients' mistakes.
         """
         code_in_place(errors)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Once, for one result: never a subscription (Strawberry would run one over HTTP once)."""
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
 
     async def stream(
         self,

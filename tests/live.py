@@ -105,9 +105,13 @@ class Gateway:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     async def query(self, query: str, variables: dict[str, Any] | None = None, *, tenant: str = "alpha") -> Any:
         """The JSON answer of ``query`` over HTTP (a query, as a dashboard would send it), without its request id."""
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as client:
+        async with httpx.AsyncClient(base_url=self.http_url) as client:
             response = await client.post(
                 "/graphql",
                 json={"query": query, "variables": variables},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from gql.transport.exceptions import TransportQueryError
 
@@ -207,4 +208,16 @@ async def test_a_persisted_only_gateway_runs_registered_subscriptions_only(backe
         assert refused["id"] == "other"
         assert refused["type"] == "error"
         assert refused["payload"][0]["extensions"] == {"code": "PERSISTED_QUERY_NOT_IN_LIST"}
+        await gateway.serves_queries()
+
+
+async def test_a_subscription_over_http_is_refused(backend: str, tmp_path: Path) -> None:
+    async with live_gateway(backend, tmp_path) as gateway, httpx.AsyncClient(base_url=gateway.http_url) as http:
+        headers = {"Authorization": f"Bearer {token_for('alpha')}"}
+        posted = await http.post("/graphql", json={"query": DETAIL}, headers=headers)
+        got = await http.get("/graphql", params={"query": DETAIL}, headers=headers)
+        for response in (posted, got):
+            assert response.status_code == 400
+            assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+            assert "data" not in response.json()
         await gateway.serves_queries()
