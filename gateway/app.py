@@ -154,7 +154,7 @@ def create_app(
         await _warn_if_row_security_is_off(app.state.engine)
         app.state.missing = await _objects_at_start(app.state.engine)
         app.state.canary = Canary(app.state.engine)
-        app.state.live = LiveHub(schema, app.state.engine, settings)
+        app.state.live = LiveHub(schema, app.state.engine, settings, app.state.canary)
         await app.state.canary.at_start()
         _warn_if_media_keys_stay_bare(settings)
         if freeze_heap:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http import GraphQLRequestData
@@ -34,7 +35,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from sessions_gateway.gateway.context import Context
-from sessions_gateway.gateway.errors import ErrorCode, TooManySubscriptions
+from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, TooManySubscriptions
 from sessions_gateway.gateway.persisted import PersistedQueryError
 from sessions_gateway.schema.live import LiveConnection, LiveEvent, LiveRequest, live_request, query_form
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     )
 
     from sessions_gateway.gateway.config import Settings
+    from sessions_gateway.gateway.readiness import Canary
 
 logger = logging.getLogger("gateway.live")
 
@@ -104,6 +106,10 @@ class Cohort:
     reading: bool = False
 
 
+def unavailable(message: str) -> LiveEvent:
+    return LiveEvent(None, [GraphQLError(message, extensions={"code": str(ErrorCode.SERVICE_UNAVAILABLE)})])
+
+
 def digest_of(event: LiveEvent) -> bytes:
     """A result's hash: its data and its errors as a client receives them."""
     errors = [error.formatted for error in event.errors or ()]
@@ -145,10 +151,11 @@ class LiveHub:
     ``connections`` counts the worker's WebSocket connections (the view checks its limit).
     """
 
-    def __init__(self, schema: BaseSchema, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(self, schema: BaseSchema, engine: AsyncEngine, settings: Settings, canary: Canary) -> None:
         self.schema = schema
         self.engine = engine
         self.settings = settings
+        self.canary = canary
         self.interval = settings.live_interval_ms / 1000
         self.cohorts: dict[CohortKey, Cohort] = {}
         self.per_tenant: Counter[str] = Counter()
@@ -239,7 +246,18 @@ class LiveHub:
             mailbox.put(event)
 
     async def read(self, key: CohortKey) -> LiveEvent:
-        """The cohort's query, run as a request of its tenant runs it (a context and a reader of its own)."""
+        """The cohort's query, run as a request of its tenant runs it (a context and a reader of its own).
+
+        While the tenant-setting canary fails, no read: a ``SERVICE_UNAVAILABLE`` result, as a
+        request is refused then, never a result row-level security emptied.
+        """
+        try:
+            reason = await self.canary.refusal()
+        except Exception:  # the canary had to run, and the database did not answer it
+            logger.warning("the tenant-setting canary could not run", exc_info=True)
+            return unavailable(UNAVAILABLE_MESSAGE)
+        if reason is not None:
+            return unavailable(f"The gateway is not ready: {reason}.")
         ctx = Context.for_request(
             tenant_id=key.tenant_id,
             db=self.engine,

@@ -334,6 +334,7 @@ SLOW_MODULES = frozenset(
         "ops/test_metrics_port.py",
         "ops/test_wheel.py",
         "security/test_budget.py",
+        "security/test_canary.py",
         "security/test_live_connections.py",
         "security/test_replay.py",
     }
