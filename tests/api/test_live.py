@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from datetime import timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from tests import factories as f
@@ -186,3 +187,23 @@ async def test_the_client_guides_python_block_runs_as_written(backend: str, tmp_
         finally:
             client.kill()
             await client.wait()
+
+
+async def test_a_running_sessions_duration_is_sent_as_it_changes_once_a_second_not_every_round(
+    backend: str, tmp_path: Path
+) -> None:
+    """``durationSeconds`` grows each second: rounds every 100 ms send it about once a second."""
+    loop = asyncio.get_running_loop()
+    async with live_gateway(backend, tmp_path) as gateway, subscriber(gateway) as session:
+        async with feed(session, 'subscription { session(id: "a-run") { durationSeconds } }') as running:
+            durations: list[int] = []
+            ends = loop.time() + 2.5
+            while (left := ends - loop.time()) > 0:
+                try:
+                    durations.append((await running.next(within=left))["session"]["durationSeconds"])
+                except TimeoutError:
+                    break
+        # the first result and one a second after it: 25 rounds, 3 events (4 if a second ticked just so)
+        assert 2 <= len(durations) <= 4, durations
+        assert all(later > earlier for earlier, later in pairwise(durations)), durations
+        await gateway.serves_queries()
