@@ -13,12 +13,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from sessions_gateway.db.engine import INIT_DB_COMMAND, make_engine, missing_objects, row_security_gaps
 from sessions_gateway.db.reader import close_driver_pool
 from sessions_gateway.gateway.config import Settings
 from sessions_gateway.gateway.graphiql import graphiql_routes
+from sessions_gateway.gateway.live import LiveHub
 from sessions_gateway.gateway.observability import OperationNames, metrics_routes, observe_engine
 from sessions_gateway.gateway.readiness import Canary
 from sessions_gateway.gateway.view import GraphQLView
@@ -153,6 +154,7 @@ def create_app(
         await _warn_if_row_security_is_off(app.state.engine)
         app.state.missing = await _objects_at_start(app.state.engine)
         app.state.canary = Canary(app.state.engine)
+        app.state.live = LiveHub(schema, app.state.engine, settings, app.state.canary)
         await app.state.canary.at_start()
         _warn_if_media_keys_stay_bare(settings)
         if freeze_heap:
@@ -161,6 +163,7 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.live.close()
             await close_driver_pool(app.state.engine)
             await app.state.engine.dispose()
             if tracing is not None:
@@ -169,6 +172,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", view),
+            WebSocketRoute("/graphql", view),  # live subscriptions (graphql-transport-ws)
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *metrics_routes(settings),

@@ -25,6 +25,8 @@ TIME_CLAIMS = ("exp", "nbf", "iat")
 class Claims:
     tenant_id: str
     subject: str | None
+    # The token's ``exp`` (seconds since the epoch): a live connection closes then.
+    expires_at: float | None = None
 
 
 def is_claim_text(value: object) -> TypeGuard[str]:
@@ -133,7 +135,7 @@ def _claims(payload: dict[str, Any]) -> Claims:
     subject = payload.get("sub")  # PyJWT refuses a sub that is not a string
     if subject is not None and not is_claim_text(subject):
         raise Unauthenticated(f"Token's sub is not {CLAIM_TEXT}.")
-    return Claims(tenant_id=tenant_id, subject=subject)
+    return Claims(tenant_id=tenant_id, subject=subject, expires_at=float(payload["exp"]))
 
 
 def _is_numeric_date(value: object) -> bool:

@@ -87,6 +87,14 @@ class Settings:
     # When set, /metrics is served on this port of metrics_host only, not on the API's port.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # Live subscriptions (WebSocket, graphql-transport-ws on /graphql): each cohort's query runs again
+    # every live_interval_ms; a connection sends connection_init within ws_init_timeout_ms or is closed.
+    live_interval_ms: int = 1_000
+    ws_init_timeout_ms: int = 5_000
+    live_max_subscriptions_per_connection: int = 20
+    # Per worker: one tenant's live subscriptions, and WebSocket connections (0: no live subscriptions).
+    live_max_subscriptions_per_tenant: int = 200
+    live_max_connections: int = 1_000
 
     @property
     def jwt_algorithms(self) -> list[str]:
@@ -128,7 +136,17 @@ class Settings:
             raise SettingsError("GATEWAY_REQUEST_TIMEOUT_MS must be at least 1")
         if self.max_concurrent_reports < 1:
             raise SettingsError("GATEWAY_MAX_CONCURRENT_REPORTS must be at least 1")
-        return self
+        return self.check_live()
+
+    def _live_bounds(self) -> list[tuple[str, int, int]]:
+        """The live settings, each with its environment name and its least value."""
+        return [
+            ("LIVE_INTERVAL_MS", self.live_interval_ms, 10),
+            ("WS_INIT_TIMEOUT_MS", self.ws_init_timeout_ms, 1),
+            ("LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION", self.live_max_subscriptions_per_connection, 1),
+            ("LIVE_MAX_SUBSCRIPTIONS_PER_TENANT", self.live_max_subscriptions_per_tenant, 1),
+            ("LIVE_MAX_CONNECTIONS", self.live_max_connections, 0),
+        ]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -170,6 +188,16 @@ class Settings:
             persisted_dir = config("PERSISTED_QUERIES_DIR", default=None) or None
             persisted_only = config("PERSISTED_QUERIES_ONLY", cast=bool, default=False)
             tracing = config("TRACING", cast=bool, default=False)
+            live = {
+                name: config(name.upper(), cast=int, default=getattr(LIVE_DEFAULTS, name))
+                for name in (
+                    "live_interval_ms",
+                    "ws_init_timeout_ms",
+                    "live_max_subscriptions_per_connection",
+                    "live_max_subscriptions_per_tenant",
+                    "live_max_connections",
+                )
+            }
             metrics_port = config("METRICS_PORT", cast=int, default=None)
             if metrics_port is not None and not 1 <= metrics_port <= MAX_PORT:
                 raise ValueError("GATEWAY_METRICS_PORT must be a TCP port, 1 to 65535")
@@ -203,4 +231,15 @@ class Settings:
             tracing=tracing,
             metrics_port=metrics_port,
             metrics_host=config("METRICS_HOST", default="127.0.0.1"),
-        )
+            **live,
+        ).check_live()
+
+    def check_live(self) -> Settings:
+        """The live settings within their bounds."""
+        for name, value, least in self._live_bounds():
+            if value < least:
+                raise SettingsError(f"GATEWAY_{name} must be at least {least}")
+        return self
+
+
+LIVE_DEFAULTS = Settings()

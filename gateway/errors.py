@@ -22,6 +22,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,6 +36,10 @@ class ErrorCode(StrEnum):
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    # A live subscription over a limit: per connection, or per tenant in one worker.
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    # The reason a WebSocket is closed with (1013) when its worker holds as many as it may.
+    TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"
 
 
 INTERNAL_MESSAGE = "Internal server error."
@@ -54,6 +59,10 @@ class BadUserInput(GatewayError):
 
 class Unauthenticated(GatewayError):
     code = ErrorCode.UNAUTHENTICATED
+
+
+class TooManySubscriptions(GatewayError):
+    code = ErrorCode.TOO_MANY_SUBSCRIPTIONS
 
 
 # The messages of the gateway's limits (schema/limits.py, schema/cost.py: depth and aliases as
@@ -99,9 +108,17 @@ def is_database_failure(exc: BaseException) -> bool:
     return False
 
 
+def _gateway_error(original: Exception | None) -> Exception | None:
+    """``original``, or the ``GatewayError`` it amounts to."""
+    if isinstance(original, InvalidOperationTypeError):
+        # A query or mutation sent over WebSocket, where the schema streams subscriptions only.
+        return BadUserInput("Only subscriptions run over WebSocket: send queries over HTTP.")
+    return original
+
+
 def classify(error: GraphQLError) -> tuple[ErrorCode, str]:
     """The contract code of ``error`` and the message the client may see."""
-    original = error.original_error
+    original = _gateway_error(error.original_error)
     if isinstance(original, GatewayError):
         return original.code, str(original)
     if error.path is None:

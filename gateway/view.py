@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import ParserCache
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from sessions_gateway.gateway.auth import VerifiedTokens, authenticate
 from sessions_gateway.gateway.budget import (
@@ -30,6 +37,12 @@ from sessions_gateway.gateway.budget import (
 )
 from sessions_gateway.gateway.context import Context
 from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, Unauthenticated, code_in_place
+from sessions_gateway.gateway.live import (
+    TOO_MANY_CONNECTIONS_CLOSE_CODE,
+    LiveProtocol,
+    TextWebSocket,
+    too_many_connections_reason,
+)
 from sessions_gateway.gateway.observability import RequestRecord, current, finish, request_id_for
 from sessions_gateway.gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
 from sessions_gateway.gateway.readiness import CANARY_TTL_SECONDS
@@ -38,16 +51,17 @@ from sessions_gateway.schema import compiled
 from sessions_gateway.schema.build import CACHE_SIZE
 from sessions_gateway.schema.compiled import ONE_STATEMENT_ROOTS, KnownOperations
 from sessions_gateway.schema.extensions import log_path, plans_log
+from sessions_gateway.schema.live import LiveConnection
 
 if TYPE_CHECKING:
     from cross_web import AsyncHTTPRequestAdapter
     from starlette.types import Message, Receive, Scope, Send
-    from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
     from strawberry.http.base import BaseRequestProtocol
     from strawberry.types import ExecutionResult
 
     from sessions_gateway.gateway.config import Settings
+    from sessions_gateway.gateway.live import LiveHub
     from sessions_gateway.gateway.readiness import Canary
 
 
@@ -133,10 +147,26 @@ def _is_batch(body: bytes) -> bool:
 
 
 class GraphQLView(GraphQL[Context, None]):
-    """Every request but GraphiQL's page needs a valid bearer token; its tenant scopes the context."""
+    """Every request but GraphiQL's page needs a valid bearer token; its tenant scopes the context.
+
+    A WebSocket on the same path speaks graphql-transport-ws (live subscriptions, ``gateway/live.py``):
+    its token comes in ``connection_init``'s payload, and its tenant is fixed from then on.
+    """
+
+    graphql_transport_ws_handler_class = LiveProtocol  # type: ignore[assignment]
+    websocket_adapter_class = TextWebSocket
 
     def __init__(self, schema: Any, settings: Settings) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None, allow_queries_via_get=True)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=True,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=timedelta(milliseconds=settings.ws_init_timeout_ms),
+            # Counted per live subscription, with a coded error (gateway/live.py), not per operation.
+            max_subscriptions_per_connection=None,
+            allowed_origins=settings.cors_origins,
+        )
         self.settings = settings
         self.cursor_key = settings.cursor_key
         folder = settings.persisted_queries_dir
@@ -160,7 +190,10 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # no subscriptions: the gateway only answers queries
+        if scope["type"] == "websocket":
+            await self._serve_websocket(scope, receive, send)
+            return
+        if scope["type"] != "http":
             return
         async with ClientWatch(receive) as client:
             request = Request(scope, _bounded(client.receive, self.settings.limits.max_body_bytes))
@@ -168,6 +201,44 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self._respond(request)
         if not client.gone:  # nobody to answer
             await response(scope, receive, send)
+
+    async def _serve_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A live connection, within the worker's ``GATEWAY_LIVE_MAX_CONNECTIONS``; else closed with 1013."""
+        websocket = WebSocket(scope, receive=receive, send=send)
+        live: LiveHub = websocket.app.state.live
+        limit = self.settings.live_max_connections
+        if live.connections >= limit:
+            offered = GRAPHQL_TRANSPORT_WS_PROTOCOL in websocket.scope.get("subprotocols", ())
+            await websocket.accept(subprotocol=GRAPHQL_TRANSPORT_WS_PROTOCOL if offered else None)
+            await websocket.close(code=TOO_MANY_CONNECTIONS_CLOSE_CODE, reason=too_many_connections_reason(limit))
+            return
+        live.connections += 1
+        try:
+            await self.run(websocket)
+        finally:
+            live.connections -= 1
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """A page on another origin: those of ``GATEWAY_CORS_ORIGINS``, and the demo's own (as for CORS)."""
+        pattern = self.settings.cors_origin_regex
+        return super().is_websocket_origin_allowed(request, origin) or (
+            pattern is not None and re.fullmatch(pattern, origin) is not None
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """``connection_init``: its payload's ``Authorization`` fixes the connection's tenant, or it closes (4403)."""
+        connection = cast("LiveConnection", context)
+        authorization = connection.connection_params.get("Authorization")
+        try:
+            claims = authenticate(authorization if isinstance(authorization, str) else None, self.settings, self.tokens)
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"message": str(exc)}) from exc
+        if claims.expires_at is not None and claims.expires_at <= time.time():
+            raise ConnectionRejectionError({"message": "Token expired."})
+        connection.tenant_id = claims.tenant_id
+        connection.expires_at = claims.expires_at
+        acknowledged: UnsetType = UNSET  # connection_ack with no payload
+        return acknowledged
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # GraphiQL from this server's own files, not Strawberry's page (which loads it from a CDN).
@@ -395,6 +466,12 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, MULTIPLE_OPERATIONS)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        if isinstance(request, WebSocket):
+            # A live connection's: its tenant comes with connection_init (``on_ws_connect``).
+            connection = LiveConnection(
+                feed=request.app.state.live, max_subscriptions=self.settings.live_max_subscriptions_per_connection
+            )
+            return cast("Context", connection)
         context = Context.for_request(
             tenant_id=request.state.claims.tenant_id,
             db=request.app.state.engine,

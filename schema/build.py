@@ -10,20 +10,24 @@ import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types.graphql import OperationType
 
 from sessions_gateway.gateway.errors import ErrorCodes, code_in_place
 from sessions_gateway.schema.compiled import PlanCache
 from sessions_gateway.schema.extensions import CachedParser, CachedValidation, CompiledPlans, ValidationResults
 from sessions_gateway.schema.limits import Limits
+from sessions_gateway.schema.live import LiveExecutor
 from sessions_gateway.schema.query import Query
 from sessions_gateway.schema.scalars import DateTime
+from sessions_gateway.schema.subscription import Subscription
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from graphql import ASTValidationRule, GraphQLError
     from strawberry.extensions import SchemaExtension
-    from strawberry.types import ExecutionContext
+    from strawberry.schema.schema import StreamResult
+    from strawberry.types import ExecutionContext, ExecutionResult
 
 
 CACHE_SIZE = 256  # parsed documents, validation results and compiled plans, each
@@ -39,6 +43,49 @@ class GatewaySchema(strawberry.Schema):
         Logging happens in ``with_code``: only failures of the server, never clients' mistakes.
         """
         code_in_place(errors)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Once, for one result: never a subscription (Strawberry would run one over HTTP once)."""
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """Over WebSocket, subscriptions only: queries go over HTTP, within a request's budget."""
+        return await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            allowed_operation_types=(OperationType.SUBSCRIPTION,),
+        )
 
 
 def build_schema(
@@ -78,7 +125,10 @@ def build_schema(
         extensions.insert(1, tracing)
     built = GatewaySchema(
         query=Query,
+        subscription=Subscription,
         extensions=extensions,
+        # A live event's result was read whole, as its query: sent as it is (schema/live.py).
+        execution_context_class=LiveExecutor,
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
     )
     built.plans = plans

@@ -324,6 +324,7 @@ def executor_statements(executor_app: Starlette) -> Iterator[list[str]]:
 # server, run tools per test or build a wheel (a bare interpreter's import, or `make --dry-run`, is not).
 SLOW_MODULES = frozenset(
     {
+        "api/test_live.py",
         "docs/test_readme_commands.py",
         "ops/test_cli.py",
         "ops/test_demo.py",
@@ -333,6 +334,8 @@ SLOW_MODULES = frozenset(
         "ops/test_metrics_port.py",
         "ops/test_wheel.py",
         "security/test_budget.py",
+        "security/test_canary.py",
+        "security/test_live_connections.py",
         "security/test_replay.py",
     }
 )

@@ -33,7 +33,16 @@ def test_the_contract_copy_is_the_shared_contract() -> None:
     assert VENDORED.read_text() == shared_contract("api.graphql").read_text()
 
 
-def test_the_gateway_has_no_mutations_or_subscriptions() -> None:
+def test_the_gateway_has_no_mutations_and_its_subscriptions_are_live_queries() -> None:
+    """Each Subscription field is the Query's field of the same name, type and arguments (a subset of them)."""
     built = build_schema(exported())
     assert built.mutation_type is None
-    assert built.subscription_type is None
+    assert built.subscription_type is not None
+    query_fields = built.query_type.fields if built.query_type is not None else {}
+    assert sorted(built.subscription_type.fields) == ["session", "sessions"]
+    for name, live in built.subscription_type.fields.items():
+        asked = query_fields[name]
+        assert str(live.type) == str(asked.type)
+        for argument, definition in live.args.items():
+            assert str(definition.type) == str(asked.args[argument].type)
+            assert definition.default_value == asked.args[argument].default_value

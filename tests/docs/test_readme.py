@@ -109,7 +109,13 @@ RUN_BY = [
             start,
             "tests/ops/test_cli.py::test_the_readmes_persisted_query_snippets_run_as_written",
         )
-        for language, start in [("js", ""), ("python", "")]
+        for language, start in [("js", ""), ("python", "import hashlib")]
+    ),
+    (
+        "docs/clients.md",
+        "python",
+        "import asyncio",
+        "tests/api/test_live.py::test_the_client_guides_python_block_runs_as_written",
     ),
     (
         "docs/operations.md",

@@ -10,14 +10,19 @@ on plain PostgreSQL: the policies are pointed at another setting, then repaired.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import json
 import logging
 from typing import TYPE_CHECKING
 
 import pytest
+import uvicorn
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from starlette.datastructures import Secret
+from websockets.asyncio.client import connect
 
 from sessions_gateway.db.engine import CANARY_FAILED, READ_TABLES, make_engine, sql_statements
 from sessions_gateway.gateway.app import create_app
@@ -34,11 +39,13 @@ from tests.conftest import (
     needs_init_db,
 )
 from tests.dataset import ALPHA, DATA
-from tests.helpers import SECRET, post
+from tests.helpers import SECRET, post, token_for
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    from starlette.applications import Starlette
 
 needs_postgresql = pytest.mark.skipif(POSTGRES_URL is None, reason="row-level security is PostgreSQL's")
 on_postgresql = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -92,6 +99,23 @@ async def broken_database(own_database: tuple[str, str]) -> AsyncIterator[tuple[
         yield owner, reader
     finally:
         await as_owner(owner, *repaired())
+
+
+@contextlib.asynccontextmanager
+async def served(application: Starlette) -> AsyncIterator[int]:
+    """``application`` served by uvicorn on a free port (its lifespan too): the port."""
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=0, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()
+                pytest.fail("uvicorn stopped before it served")
+            await asyncio.sleep(0.02)
+        yield server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def settings_for(url: str) -> Settings:
@@ -278,3 +302,51 @@ async def test_behind_a_transaction_pooler_the_canary_reads_in_transactions_only
     # then: no statement runs alone, so every answer is right
     assert ready.status_code == 200, ready.text
     assert answer.json()["data"]["sessions"]["totalCount"] == len(DATA.live_sessions(ALPHA))
+
+
+@needs_postgresql
+@needs_init_db
+async def test_a_live_subscription_gets_an_error_not_an_emptied_result_while_the_canary_fails(
+    own_database: tuple[str, str],
+) -> None:
+    owner, reader = own_database
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token_for(ALPHA)}"}}
+    subscribe = {"type": "subscribe", "id": "1", "payload": {"query": f"subscription {LIST}"}}
+    application = create_app(dataclasses.replace(settings_for(reader), live_interval_ms=100))
+    async with (
+        served(application) as port,
+        connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[list-item]
+    ):
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        await ws.send(json.dumps(subscribe))
+        first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert first["payload"]["data"]["sessions"]["totalCount"] == len(DATA.live_sessions(ALPHA))
+        refusal = {
+            "data": None,
+            "errors": [
+                {
+                    "message": f"The gateway is not ready: {CANARY_FAILED}.",
+                    "extensions": {"code": "SERVICE_UNAVAILABLE"},
+                }
+            ],
+        }
+        try:
+            # when: the policies stop seeing the tenant setting, and a probe finds it (as /readyz's does)
+            await as_owner(owner, *broken())
+            application.state.canary.ttl = 0
+            assert not (await application.state.canary.check()).ready
+            # then: the next rounds say so (one round may have read between the break and the probe)
+            event = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if event["payload"] != refusal:
+                assert event["payload"]["data"]["sessions"]["totalCount"] == 0
+                event = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert event["payload"] == refusal
+            # and nothing else while it fails: no result of a tenant with no sessions
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ws.recv(), 0.5)
+        finally:
+            await as_owner(owner, *repaired())
+        # once repaired, the sessions again
+        again = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert again == first

@@ -113,3 +113,30 @@ async def test_the_postgresql_pool_is_a_fixed_set_of_the_configured_size() -> No
 def test_a_pool_size_that_is_not_a_positive_number_is_refused(value: str) -> None:
     with pytest.raises(SettingsError):
         Settings.from_env({"GATEWAY_JWT_SECRET": "s" * 40, "GATEWAY_DB_POOL_SIZE": value})
+
+
+def test_the_live_settings_are_read_with_their_defaults_and_bounds() -> None:
+    defaults = Settings.from_env({"GATEWAY_JWT_SECRET": "s" * 40})
+    assert (
+        defaults.live_interval_ms,
+        defaults.ws_init_timeout_ms,
+        defaults.live_max_subscriptions_per_connection,
+        defaults.live_max_subscriptions_per_tenant,
+        defaults.live_max_connections,
+    ) == (1000, 5000, 20, 200, 1000)
+    tuned = Settings.from_env(
+        {
+            "GATEWAY_JWT_SECRET": "s" * 40,
+            "GATEWAY_LIVE_INTERVAL_MS": "250",
+            "GATEWAY_WS_INIT_TIMEOUT_MS": "3000",
+            "GATEWAY_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION": "5",
+            "GATEWAY_LIVE_MAX_SUBSCRIPTIONS_PER_TENANT": "50",
+            "GATEWAY_LIVE_MAX_CONNECTIONS": "0",
+        }
+    )
+    assert (tuned.live_interval_ms, tuned.ws_init_timeout_ms, tuned.live_max_connections) == (250, 3000, 0)
+    assert (tuned.live_max_subscriptions_per_connection, tuned.live_max_subscriptions_per_tenant) == (5, 50)
+    with pytest.raises(SettingsError, match="GATEWAY_LIVE_INTERVAL_MS must be at least 10"):
+        Settings.from_env({"GATEWAY_JWT_SECRET": "s" * 40, "GATEWAY_LIVE_INTERVAL_MS": "5"})
+    with pytest.raises(SettingsError, match="GATEWAY_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION must be at least 1"):
+        Settings(jwt_secret=None, live_max_subscriptions_per_connection=0).check_live()

@@ -1,0 +1,396 @@
+"""Live subscriptions: multiplexed polling, and Strawberry's graphql-transport-ws handler with our rules.
+
+How changes are found: every ``GATEWAY_LIVE_INTERVAL_MS`` the hub runs each cohort's query again
+and hands its result to the cohort's subscribers when its hash changed. A cohort is the
+subscribers of one tenant with one document (as a query: ``schema/live.py`` ``query_form``),
+operation and variables: one read serves them all. Each read is a query like any other: its own
+``Context`` (the tenant's reader: row-level security, the tenant in every statement, read only),
+the same parse and validation caches and limits, the compiled plans or the executor.
+
+Each subscriber holds the newest result only (``Mailbox``): one that reads slowly skips the
+results it had no time for, and never makes a queue grow.
+
+Seams for what comes later: ``LiveHub.read`` is the one place a cohort's result is read (a batched
+read of many cohorts of one document shape would replace it), and ``LiveHub.changed`` the one
+place a change is found (a trigger's notice could call ``refresh`` at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+
+from sessions_gateway.gateway.context import Context
+from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, TooManySubscriptions
+from sessions_gateway.gateway.persisted import PersistedQueryError
+from sessions_gateway.schema.live import LiveConnection, LiveEvent, LiveRequest, live_request, query_form
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+    from strawberry.schema import BaseSchema
+    from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
+    from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+        ConnectionInitMessage,
+        Message,
+        SubscribeMessage,
+    )
+
+    from sessions_gateway.gateway.config import Settings
+    from sessions_gateway.gateway.readiness import Canary
+
+logger = logging.getLogger("gateway.live")
+
+# graphql-transport-ws: "4403: Forbidden" is the close code of a connection the server will not
+# serve (an init it refuses); a token that expires ends the authorization the init gave. Clients
+# of graphql-ws treat 4401 (a subscribe before the init was acknowledged) as fatal and 4403 as a
+# reason to connect again: with a fresh token, which is what the client must do.
+TOKEN_EXPIRED_CLOSE_CODE = 4403
+TOKEN_EXPIRED_REASON = "Token expired"  # noqa: S105  (a close reason, not a secret)
+# RFC 6455's "Try Again Later": the worker serves as many connections as it may.
+TOO_MANY_CONNECTIONS_CLOSE_CODE = 1013
+
+
+class Mailbox:
+    """The newest result for one subscriber: a new one replaces one not yet taken."""
+
+    __slots__ = ("_ready", "_value")
+
+    def __init__(self) -> None:
+        self._value: LiveEvent | None = None
+        self._ready = asyncio.Event()
+
+    def put(self, value: LiveEvent) -> None:
+        self._value = value
+        self._ready.set()
+
+    async def take(self) -> LiveEvent:
+        await self._ready.wait()
+        self._ready.clear()
+        value, self._value = self._value, None
+        assert value is not None  # set with the event, taken with it  # noqa: S101
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class CohortKey:
+    """What makes two subscriptions one: tenant, query, operation and variables (as sorted JSON)."""
+
+    tenant_id: str
+    query: str
+    operation_name: str | None
+    variables: bytes
+
+
+@dataclass(slots=True, eq=False)
+class Cohort:
+    key: CohortKey
+    mailboxes: set[Mailbox] = field(default_factory=set)
+    digest: bytes | None = None
+    last: LiveEvent | None = None
+    reading: bool = False
+
+
+def unavailable(message: str) -> LiveEvent:
+    return LiveEvent(None, [GraphQLError(message, extensions={"code": str(ErrorCode.SERVICE_UNAVAILABLE)})])
+
+
+def digest_of(event: LiveEvent) -> bytes:
+    """A result's hash: its data and its errors as a client receives them."""
+    errors = [error.formatted for error in event.errors or ()]
+    return hashlib.blake2b(orjson.dumps([event.data, errors]), digest_size=16).digest()
+
+
+class Watch:
+    """One subscriber's results (an async iterator); closing it leaves its cohort, once."""
+
+    __slots__ = ("_closed", "cohort", "connection", "hub", "mailbox")
+
+    def __init__(self, hub: LiveHub, cohort: Cohort, connection: LiveConnection) -> None:
+        self.hub = hub
+        self.cohort = cohort
+        self.connection = connection
+        self.mailbox = Mailbox()
+        self._closed = False
+
+    def __aiter__(self) -> Watch:
+        return self
+
+    async def __anext__(self) -> LiveEvent:
+        if self._closed:
+            raise StopAsyncIteration
+        return await self.mailbox.take()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.hub.leave(self)
+
+
+class LiveHub:
+    """One worker's live subscriptions: their cohorts, the polling loop, the limits.
+
+    ``connections`` counts the worker's WebSocket connections (the view checks its limit).
+    """
+
+    def __init__(self, schema: BaseSchema, engine: AsyncEngine, settings: Settings, canary: Canary) -> None:
+        self.schema = schema
+        self.engine = engine
+        self.settings = settings
+        self.canary = canary
+        self.interval = settings.live_interval_ms / 1000
+        self.cohorts: dict[CohortKey, Cohort] = {}
+        self.per_tenant: Counter[str] = Counter()
+        self.connections = 0
+        # Reads at once: half the pool at most, so queries keep connections to run on.
+        self._reads = asyncio.Semaphore(max(1, settings.pool_size // 2))
+        self._poller: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def watch(self, connection: LiveConnection, request: LiveRequest) -> Watch:
+        """A subscriber's results: the cohort's current one at once if known, then each change.
+
+        ``TooManySubscriptions`` when the connection or its tenant has as many as allowed.
+        """
+        tenant = connection.tenant_id
+        assert tenant is not None  # the subscription root fields check it  # noqa: S101
+        if connection.active >= connection.max_subscriptions:
+            raise TooManySubscriptions(
+                f"This connection already has {connection.active} live subscriptions, the most allowed "
+                "(GATEWAY_LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION): complete one, or open another connection."
+            )
+        if self.per_tenant[tenant] >= self.settings.live_max_subscriptions_per_tenant:
+            raise TooManySubscriptions(
+                "This tenant has as many live subscriptions on this server as it may "
+                "(GATEWAY_LIVE_MAX_SUBSCRIPTIONS_PER_TENANT): complete one, or try again later."
+            )
+        variables = orjson.dumps(request.variables or {}, option=orjson.OPT_SORT_KEYS)
+        key = CohortKey(tenant, query_form(request.query, request.operation_name), request.operation_name, variables)
+        cohort = self.cohorts.get(key)
+        if cohort is None:
+            cohort = self.cohorts[key] = Cohort(key)
+            self._spawn(self.refresh(cohort))  # its first result now, not at the next tick
+        watch = Watch(self, cohort, connection)
+        request.opened.append(watch)  # closed when the operation ends, even if never iterated
+        cohort.mailboxes.add(watch.mailbox)
+        if cohort.last is not None:
+            watch.mailbox.put(cohort.last)
+        connection.active += 1
+        self.per_tenant[tenant] += 1
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll())
+        return watch
+
+    def leave(self, watch: Watch) -> None:
+        cohort = watch.cohort
+        cohort.mailboxes.discard(watch.mailbox)
+        watch.connection.active -= 1
+        self.per_tenant[cohort.key.tenant_id] -= 1
+        if self.per_tenant[cohort.key.tenant_id] <= 0:
+            del self.per_tenant[cohort.key.tenant_id]
+        if not cohort.mailboxes and self.cohorts.get(cohort.key) is cohort:
+            del self.cohorts[cohort.key]
+
+    async def _poll(self) -> None:
+        """Every interval, each cohort not still reading reads again; ends when no cohort is left."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while self.cohorts:
+            # A round starts an interval after the last one started, or at once if its reads took longer.
+            await asyncio.sleep(max(0.0, self.interval - (loop.time() - started)))
+            started = loop.time()
+            due = [cohort for cohort in self.cohorts.values() if not cohort.reading]
+            await asyncio.gather(*(self.refresh(cohort) for cohort in due))
+
+    async def refresh(self, cohort: Cohort) -> None:
+        """Read ``cohort``'s result once; hand it to its subscribers if it changed."""
+        if cohort.reading:
+            return
+        cohort.reading = True
+        try:
+            async with self._reads:
+                if self.cohorts.get(cohort.key) is not cohort:
+                    return  # every subscriber left while it waited
+                event = await self.read(cohort.key)
+        except Exception:  # a read that failed: its subscribers keep the last result, and the next round reads again
+            logger.warning("a live subscription's read failed", exc_info=True)
+            return
+        finally:
+            cohort.reading = False
+        self.changed(cohort, event)
+
+    def changed(self, cohort: Cohort, event: LiveEvent) -> None:
+        digest = digest_of(event)
+        if digest == cohort.digest:
+            return
+        cohort.digest, cohort.last = digest, event
+        for mailbox in cohort.mailboxes:
+            mailbox.put(event)
+
+    async def read(self, key: CohortKey) -> LiveEvent:
+        """The cohort's query, run as a request of its tenant runs it (a context and a reader of its own).
+
+        While the tenant-setting canary fails, no read: a ``SERVICE_UNAVAILABLE`` result, as a
+        request is refused then, never a result row-level security emptied.
+        """
+        try:
+            reason = await self.canary.refusal()
+        except Exception:  # the canary had to run, and the database did not answer it
+            logger.warning("the tenant-setting canary could not run", exc_info=True)
+            return unavailable(UNAVAILABLE_MESSAGE)
+        if reason is not None:
+            return unavailable(f"The gateway is not ready: {reason}.")
+        ctx = Context.for_request(
+            tenant_id=key.tenant_id,
+            db=self.engine,
+            media=self.settings.media,
+            cursor_key=self.settings.cursor_key,
+        )
+        try:
+            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+                result = await self.schema.execute(
+                    key.query,
+                    variable_values=orjson.loads(key.variables),
+                    context_value=ctx,
+                    operation_name=key.operation_name,
+                )
+        finally:
+            await ctx.db.close()
+        return LiveEvent(result.data, list(result.errors) if result.errors else None)
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop polling (the app's shutdown)."""
+        tasks = [*self._tasks, *([self._poller] if self._poller is not None else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+class TextWebSocket(ASGIWebSocketAdapter):
+    """Strawberry's WebSocket adapter, sending text frames: graphql-transport-ws messages are text."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
+    """Strawberry's graphql-transport-ws handler, with the gateway's rules.
+
+    Authentication is the view's ``on_ws_connect`` (``connection_init``); here: the connection
+    closes when its token expires, persisted queries resolve as over HTTP, and each operation's
+    task knows the subscription it runs (``live_request``).
+    """
+
+    expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        expires_at = self.context.expires_at
+        if self.connection_acknowledged and self.expiry is None and expires_at is not None:
+            self.expiry = asyncio.create_task(self._close_at(expires_at))
+
+    async def _close_at(self, expires_at: float) -> None:
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        await self.websocket.close(code=TOKEN_EXPIRED_CLOSE_CODE, reason=TOKEN_EXPIRED_REASON)
+
+    async def shutdown(self) -> None:
+        if self.expiry is not None:
+            self.expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.expiry
+        await super().shutdown()
+
+    async def handle_message(self, message: Message) -> None:
+        if not isinstance(message, dict):  # Strawberry's handler reads any JSON as an object
+            await self.handle_invalid_message("WebSocket message must be a JSON object")
+            return
+        await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: Any = message.get("payload")
+        tenant = self.context.tenant_id
+        if self.connection_acknowledged and not _well_formed(message):
+            await self.handle_invalid_message("Invalid subscribe message")
+            return
+        if self.connection_acknowledged and tenant is not None and isinstance(payload, dict):
+            persisted = getattr(self.view, "persisted", None)
+            extensions = payload.get("extensions")
+            if persisted is not None:
+                try:
+                    resolved = persisted.resolve(
+                        GraphQLRequestData(
+                            query=payload.get("query"),
+                            variables=payload.get("variables"),
+                            operation_name=payload.get("operationName"),
+                            extensions=extensions if isinstance(extensions, dict) else None,
+                        ),
+                        tenant,
+                    )
+                except PersistedQueryError as exc:
+                    await self.send_message(
+                        {
+                            "id": message["id"],
+                            "type": "error",
+                            "payload": [{"message": str(exc), "extensions": {"code": exc.code}}],
+                        }
+                    )
+                    return
+                message = {**message, "payload": {**payload, "query": resolved.query}}  # type: ignore[typeddict-item]
+        await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Operation[LiveConnection, None]) -> None:
+        request = LiveRequest(operation.query, operation.operation_name, operation.variables)
+        token = live_request.set(request)
+        try:
+            await super().run_operation(operation)
+        finally:
+            live_request.reset(token)
+            for opened in request.opened:
+                await opened.aclose()
+
+
+# A subscribe message's members, and what each must be when present (graphql-transport-ws).
+_SUBSCRIBE_MEMBERS = (("query", str), ("operationName", str), ("variables", dict), ("extensions", dict))
+
+
+def _well_formed(message: Any) -> bool:
+    """A subscribe message whose id is a string and whose payload's members have their types."""
+    payload = message.get("payload")
+    return (
+        isinstance(message.get("id"), str)
+        and isinstance(payload, dict)
+        and all(payload.get(name) is None or isinstance(payload[name], kind) for name, kind in _SUBSCRIBE_MEMBERS)
+    )
+
+
+def too_many_connections_reason(limit: int) -> str:
+    """The close reason of a connection over ``GATEWAY_LIVE_MAX_CONNECTIONS`` (at most 123 bytes)."""
+    return f"{ErrorCode.TOO_MANY_CONNECTIONS}: this server holds {limit} live connections"[:123]
