@@ -176,8 +176,9 @@ async def test_an_exception_escaping_an_extension_is_masked_and_coded(
         yield  # pragma: no cover  (a generator hook, as Strawberry expects)
 
     monkeypatch.setattr("sessions_gateway.schema.extensions.CachedValidation.on_validate", broken)
-    # when
-    response = await post(client, "{ sessions(first: 1) { totalCount } }")
+    # when: a document no other test sends (one answered before is a known operation, not validated again)
+    document = "{ maskedFault: sessions(first: 1) { totalCount } }"
+    response = await post(client, document)
     # then: the contract's code and fixed message; the detail goes to the log only
     assert response.status_code == 200
     assert response.json() == {
@@ -189,8 +190,8 @@ async def test_an_exception_escaping_an_extension_is_masked_and_coded(
     assert any(r.exc_info and "secret detail" in str(r.exc_info[1]) for r in caplog.records)
     # and once the fault is gone, the same server answers again
     monkeypatch.undo()
-    again = await post(client, "{ sessions(first: 1) { totalCount } }")
-    assert again.json()["data"]["sessions"]["totalCount"] > 0
+    again = await post(client, document)
+    assert again.json()["data"]["maskedFault"]["totalCount"] > 0
 
 
 def test_a_coded_error_is_coded_once() -> None:
