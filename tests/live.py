@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
-import pytest
-import uvicorn
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
 from sqlalchemy import update
@@ -40,6 +38,7 @@ from tests.conftest import (
 )
 from tests.dataset import Dataset
 from tests.helpers import SECRET, token_for
+from tests.serving import served
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -159,18 +158,8 @@ async def live_gateway(backend: str, tmp_path: Path, **settings: Any) -> AsyncIt
             **settings,
         )
         app = create_app(configured)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                if serving.done():
-                    serving.result()
-                    pytest.fail("uvicorn stopped before it served")
-                await asyncio.sleep(0.02)
-            yield Gateway(server.servers[0].sockets[0].getsockname()[1], app, configured, owner)
-        finally:
-            server.should_exit = True
-            await serving
+        async with served(app) as port:
+            yield Gateway(port, app, configured, owner)
 
 
 def transport(gateway: Gateway, tenant: str = "alpha", *, token: str | None = None) -> WebsocketsTransport:

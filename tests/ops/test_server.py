@@ -14,7 +14,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
@@ -22,6 +21,7 @@ from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from sessions_gateway.gateway.server import OneWriteProtocol
+from tests import serving
 from tests.helpers import SESSION_NODE, token_for
 
 if TYPE_CHECKING:
@@ -82,22 +82,9 @@ SMALL = Starlette(
 )
 
 
-@contextlib.asynccontextmanager
-async def served(app: Any, protocol: type[asyncio.Protocol]) -> AsyncIterator[int]:
-    """``app`` served by uvicorn with ``protocol`` on a free port (no lifespan: the app runs already)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off", http=protocol)
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()
-                pytest.fail("uvicorn stopped before it served")
-            await asyncio.sleep(0.02)
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        await serving
+def served(app: Any, protocol: type[asyncio.Protocol]) -> contextlib.AbstractAsyncContextManager[int]:
+    """``app`` served with ``protocol`` (no lifespan: the app runs already)."""
+    return serving.served(app, http=protocol, lifespan="off", log_level="critical")
 
 
 @contextlib.contextmanager

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from graphql import parse
 from prometheus_client import REGISTRY
@@ -31,6 +30,7 @@ from sessions_gateway.gateway.persisted import sha256_hex
 from tests.conftest import POSTGRES_URL
 from tests.dataset import DATA
 from tests.helpers import SECRET, post, token_for
+from tests.serving import served
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable
@@ -220,23 +220,6 @@ async def test_a_request_past_its_time_budget_is_service_unavailable_and_its_sta
 
 
 # --- the client goes ------------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def served(application: Starlette) -> AsyncIterator[int]:
-    """``application`` served by uvicorn on a free port of 127.0.0.1 (its lifespan too); the port."""
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=0, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()
-                pytest.fail("uvicorn stopped before it served")
-            await asyncio.sleep(0.02)
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def outcomes(outcome: str) -> float:

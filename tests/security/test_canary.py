@@ -11,14 +11,12 @@ on plain PostgreSQL: the policies are pointed at another setting, then repaired.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from starlette.datastructures import Secret
@@ -40,12 +38,12 @@ from tests.conftest import (
 )
 from tests.dataset import ALPHA, DATA
 from tests.helpers import SECRET, post, token_for
+from tests.serving import served
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from starlette.applications import Starlette
 
 needs_postgresql = pytest.mark.skipif(POSTGRES_URL is None, reason="row-level security is PostgreSQL's")
 on_postgresql = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -99,23 +97,6 @@ async def broken_database(own_database: tuple[str, str]) -> AsyncIterator[tuple[
         yield owner, reader
     finally:
         await as_owner(owner, *repaired())
-
-
-@contextlib.asynccontextmanager
-async def served(application: Starlette) -> AsyncIterator[int]:
-    """``application`` served by uvicorn on a free port (its lifespan too): the port."""
-    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=0, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()
-                pytest.fail("uvicorn stopped before it served")
-            await asyncio.sleep(0.02)
-        yield server.servers[0].sockets[0].getsockname()[1]
-    finally:
-        server.should_exit = True
-        await serving
 
 
 def settings_for(url: str) -> Settings:
