@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from sessions_gateway.gateway.server import OneWriteProtocol
 from tests import serving
@@ -190,3 +192,13 @@ async def test_the_gateways_answer_is_one_write(app: Starlette) -> None:
             assert len(writes) == 2
     assert got.count(b"HTTP/1.1 200 OK\r\n") == 2
     assert got.count(b'{"data":{"sessions":{"edges":[{"node":') == 2
+
+
+async def test_a_websocket_upgrade_is_served_as_uvicorn_serves_it(app: Starlette) -> None:
+    """An upgrade starts no request cycle: the live connection is handed to uvicorn's WebSocket protocol."""
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token_for('alpha')}"}}
+    async with served(app, CountedOneWrite) as port:
+        url = f"ws://127.0.0.1:{port}/graphql"
+        async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+            await ws.send(json.dumps(init))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "connection_ack"}
