@@ -30,7 +30,7 @@ from tests.conftest import (
     drop_role,
     run_script,
 )
-from tests.live import QUIET, T0, WITHIN, feed, live_gateway, subscriber, writer
+from tests.live import QUIET, T0, feed, live_gateway, subscriber, writer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -147,11 +147,11 @@ async def test_nothing_is_read_while_nothing_changes_with_notices(tmp_path: Path
         if notify:
             assert quiet == []
         else:
-            assert len(quiet) >= 5  # noqa: PLR2004  (a read each of 15 intervals, a loaded machine skipping some)
+            assert len(quiet) >= 5  # a read each of 15 intervals (a loaded machine skips some)
 
         with sent(gateway.app.state.engine) as after_write:
             await db.insert("sessions", f.session("a-new", "alpha", "u-a", started_at=T0 + timedelta(hours=1)))
-            assert (await dashboard.next())["sessions"]["totalCount"] == 3  # noqa: PLR2004
+            assert (await dashboard.next())["sessions"]["totalCount"] == 3
         assert after_write
 
 
@@ -172,7 +172,7 @@ async def test_a_tenants_notice_reads_and_sends_nothing_of_another_tenant(tmp_pa
         with sent(gateway.app.state.engine) as reads:
             await db.update("sessions", {"id": "a-done"}, name="Alpha's pipeline wrote this")
             await db.insert("sessions", f.session("a-new", "alpha", "u-a", started_at=T0 + timedelta(hours=2)))
-            assert (await alphas.next(within=NOTICED))["sessions"]["totalCount"] == 3  # noqa: PLR2004
+            assert (await alphas.next(within=NOTICED))["sessions"]["totalCount"] == 3
             await betas.nothing(QUIET)
         assert reads
         assert all(binds_tenant(statement, parameters, "alpha") for statement, parameters in reads), reads
@@ -218,7 +218,7 @@ async def test_a_lost_listening_connection_means_polling_until_it_is_back(tmp_pa
             await dashboard.nothing(1.0)
         assert quiet == []
         await db.insert("sessions", f.session("a-new", "alpha", "u-a", started_at=T0 + timedelta(hours=1)))
-        assert (await dashboard.next(within=NOTICED))["sessions"]["totalCount"] == 3  # noqa: PLR2004
+        assert (await dashboard.next(within=NOTICED))["sessions"]["totalCount"] == 3
         await gateway.serves_queries()
 
 
@@ -254,7 +254,7 @@ async def test_the_file_installs_as_the_tables_owner_on_the_storage_contract_alo
                 "INSERT INTO users (id, tenant_id, display_name) "
                 "SELECT 'u' || n, CASE WHEN n = 1 THEN 't2' ELSE 't1' END, 'User' FROM generate_series(1, 50) AS n"
             )
-            await until(lambda: len(heard) >= 2)  # noqa: PLR2004
+            await until(lambda: len(heard) >= 2)
             async with pipeline.transaction():  # a transaction's notices: each tenant once, at commit
                 await pipeline.execute("UPDATE users SET display_name = 'Renamed' WHERE tenant_id = 't1'")
                 await pipeline.execute("DELETE FROM users WHERE tenant_id = 't1' AND id <> 'u2'")
