@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 
@@ -195,12 +196,14 @@ async def test_a_lost_listening_connection_means_polling_until_it_is_back(tmp_pa
         await dashboard.next()
         await listening(gateway)
         (pid,) = await listener_pids(gateway.owner_url)
+        assert REGISTRY.get_sample_value("gateway_live_listening") == 1
         hub.listener.retry = 3.0  # time enough to see it poll meanwhile
 
         # when: the server ends the listening connection
         async with make_engine(gateway.owner_url, read_only=False).connect() as admin:
             assert (await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})).scalar_one()
         await until(lambda: not hub.listening, within=2.0)
+        assert REGISTRY.get_sample_value("gateway_live_listening") == 0
 
         # then: rounds read every interval again, and bring a write
         with sent(gateway.app.state.engine) as polled:
@@ -213,6 +216,7 @@ async def test_a_lost_listening_connection_means_polling_until_it_is_back(tmp_pa
         # and: it listens again, on a new connection, and polling stops
         await until(lambda: hub.listening, within=8.0)
         assert [p for p in await listener_pids(gateway.owner_url) if p != pid]
+        assert REGISTRY.get_sample_value("gateway_live_listening") == 1
         await asyncio.sleep(0.2)
         with sent(gateway.app.state.engine) as quiet:
             await dashboard.nothing(1.0)
