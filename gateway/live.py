@@ -194,6 +194,7 @@ class LiveHub:
         self._safety_at = 0.0
         self._stale: set[str] = set()
         self._flush: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self) -> None:
         """Listen for notices if ``db/live_notify.sql``'s triggers are installed (else: poll).
@@ -336,7 +337,8 @@ class LiveHub:
             cohort.reading = False
             if cohort.again:
                 cohort.again = False
-                self._spawn(self._round([cohort]))
+                if not self._closing:  # no new task once the shutdown has collected them
+                    self._spawn(self._round([cohort]))
         self.changed(cohort, event)
 
     def changed(self, cohort: Cohort, event: LiveEvent) -> None:
@@ -385,6 +387,7 @@ class LiveHub:
 
     async def close(self) -> None:
         """Stop polling and listening (the app's shutdown)."""
+        self._closing = True
         if self.listener is not None:
             await self.listener.close()
         tasks = [*self._tasks, *([self._poller] if self._poller is not None else [])]
