@@ -272,3 +272,39 @@ async def test_the_file_installs_as_the_tables_owner_on_the_storage_contract_alo
     finally:
         await drop_postgres_database(url)
         await drop_role(role)
+
+
+async def test_notices_close_together_make_one_refetch(tmp_path: Path) -> None:
+    async with (
+        live_gateway("postgresql", tmp_path, notify=True, live_interval_ms=LONG_INTERVAL_MS) as gateway,
+        subscriber(gateway) as session,
+        writer(gateway) as db,
+        feed(session, LIST) as dashboard,
+    ):
+        await dashboard.next()
+        await listening(gateway)
+        await asyncio.sleep(0.2)
+        engine = gateway.app.state.engine
+
+        # given: what one write's refetch costs
+        with sent(engine) as one:
+            await db.insert("sessions", f.session("a-1", "alpha", "u-a", started_at=T0 + timedelta(hours=1)))
+            assert (await dashboard.next(within=NOTICED))["sessions"]["totalCount"] == 3
+            await asyncio.sleep(0.3)
+        assert one
+
+        # when: three writes commit at once, three notices
+        with sent(engine) as burst:
+            await asyncio.gather(
+                *(
+                    db.insert("sessions", f.session(f"a-{n}", "alpha", "u-a", started_at=T0 + timedelta(hours=n)))
+                    for n in (2, 3, 4)
+                )
+            )
+            final = None
+            while final is None or final["sessions"]["totalCount"] < 6:
+                final = await dashboard.next(within=NOTICED)
+            await asyncio.sleep(0.3)
+
+        # then: one refetch (two on a machine so loaded the commits spread past the debounce), not three
+        assert len(burst) < 3 * len(one), (len(burst), len(one))
