@@ -156,6 +156,7 @@ def create_app(
         app.state.canary = Canary(app.state.engine)
         app.state.live = LiveHub(schema, app.state.engine, settings, app.state.canary)
         await app.state.canary.at_start()
+        await app.state.live.start()
         _warn_if_media_keys_stay_bare(settings)
         if freeze_heap:
             gc.collect()

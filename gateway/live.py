@@ -10,9 +10,15 @@ the same parse and validation caches and limits, the compiled plans or the execu
 Each subscriber holds the newest result only (``Mailbox``): one that reads slowly skips the
 results it had no time for, and never makes a queue grow.
 
+With ``db/live_notify.sql``'s triggers in the database (PostgreSQL, found at start), the hub
+listens for their notices instead (``db/notices.py``): a notice names the tenant written to, and
+that tenant's cohorts read again at once (the notices of ``NOTICE_DEBOUNCE_SECONDS`` make one
+refresh). The rounds then only read every ``SAFETY_REFRESH_SECONDS`` (a notice lost is not lost
+forever), and every interval again while the listening connection is down.
+
 Seams for what comes later: ``LiveHub.read`` is the one place a cohort's result is read (a batched
 read of many cohorts of one document shape would replace it), and ``LiveHub.changed`` the one
-place a change is found (a trigger's notice could call ``refresh`` at once).
+place a change is found.
 """
 
 from __future__ import annotations
@@ -34,8 +40,17 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
+from sessions_gateway.db.notices import Listener, notices_installed
 from sessions_gateway.gateway.context import Context
 from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, TooManySubscriptions
+from sessions_gateway.gateway.observability import (
+    LIVE_LISTENING,
+    LIVE_MESSAGES,
+    LIVE_STATEMENTS,
+    LIVE_SUBSCRIPTIONS,
+    RequestRecord,
+    current,
+)
 from sessions_gateway.gateway.persisted import PersistedQueryError
 from sessions_gateway.schema.live import LiveConnection, LiveEvent, LiveRequest, live_request, query_form
 
@@ -64,6 +79,11 @@ TOKEN_EXPIRED_CLOSE_CODE = 4403
 TOKEN_EXPIRED_REASON = "Token expired"  # noqa: S105  (a close reason, not a secret)
 # RFC 6455's "Try Again Later": the worker serves as many connections as it may.
 TOO_MANY_CONNECTIONS_CLOSE_CODE = 1013
+# With notices: every cohort reads again this often all the same (or every interval, if longer),
+# so that a notice lost (a write by a path without the triggers, a TRUNCATE) is seen in the end.
+SAFETY_REFRESH_SECONDS = 30.0
+# Notices within this time of the first make one refresh of their tenants' cohorts.
+NOTICE_DEBOUNCE_SECONDS = 0.05
 
 
 class Mailbox:
@@ -104,6 +124,7 @@ class Cohort:
     digest: bytes | None = None
     last: LiveEvent | None = None
     reading: bool = False
+    again: bool = False  # a notice came while it read: read again once it is done
 
 
 def unavailable(message: str) -> LiveEvent:
@@ -134,7 +155,9 @@ class Watch:
     async def __anext__(self) -> LiveEvent:
         if self._closed:
             raise StopAsyncIteration
-        return await self.mailbox.take()
+        event = await self.mailbox.take()
+        LIVE_MESSAGES.inc()  # handed to the protocol, which sends it as a "next" message
+        return event
 
     async def aclose(self) -> None:
         self.close()
@@ -149,6 +172,7 @@ class LiveHub:
     """One worker's live subscriptions: their cohorts, the polling loop, the limits.
 
     ``connections`` counts the worker's WebSocket connections (the view checks its limit).
+    ``listener``: the notices' listener, when ``start`` found the triggers.
     """
 
     def __init__(self, schema: BaseSchema, engine: AsyncEngine, settings: Settings, canary: Canary) -> None:
@@ -164,6 +188,37 @@ class LiveHub:
         self._reads = asyncio.Semaphore(max(1, settings.pool_size // 2))
         self._poller: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.listener: Listener | None = None
+        self.listening = False
+        self.safety = max(SAFETY_REFRESH_SECONDS, self.interval)
+        self._safety_at = 0.0
+        self._stale: set[str] = set()
+        self._flush: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def start(self) -> None:
+        """Listen for notices if ``db/live_notify.sql``'s triggers are installed (else: poll).
+
+        Not behind a pooler of transactions (``GATEWAY_DB_TRANSACTION_POOLER``): a ``LISTEN``
+        holds a session, which such a pooler does not keep.
+        """
+        if self.engine.dialect.name != "postgresql" or self.settings.db_transaction_pooler:
+            return
+        try:
+            installed = await notices_installed(self.engine)
+        except Exception:  # the database away at start: poll
+            logger.warning("could not check for live notices' triggers at start; polling", exc_info=True)
+            return
+        if not installed:
+            logger.info("live subscriptions poll every %s ms (db/live_notify.sql not installed)", self.interval * 1000)
+            return
+        self.listener = Listener(
+            self.engine.url.render_as_string(hide_password=False),
+            notice=self.noticed,
+            listening=self._listening,
+            connect_timeout=self.settings.pool_timeout_ms / 1000,
+        )
+        self.listener.start()
 
     def watch(self, connection: LiveConnection, request: LiveRequest) -> Watch:
         """A subscriber's results: the cohort's current one at once if known, then each change.
@@ -187,7 +242,7 @@ class LiveHub:
         cohort = self.cohorts.get(key)
         if cohort is None:
             cohort = self.cohorts[key] = Cohort(key)
-            self._spawn(self.refresh(cohort))  # its first result now, not at the next tick
+            self._spawn(self._round([cohort]))  # its first result now, not at the next tick
         watch = Watch(self, cohort, connection)
         request.opened.append(watch)  # closed when the operation ends, even if never iterated
         cohort.mailboxes.add(watch.mailbox)
@@ -195,6 +250,7 @@ class LiveHub:
             watch.mailbox.put(cohort.last)
         connection.active += 1
         self.per_tenant[tenant] += 1
+        LIVE_SUBSCRIPTIONS.inc()
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll())
         return watch
@@ -204,25 +260,69 @@ class LiveHub:
         cohort.mailboxes.discard(watch.mailbox)
         watch.connection.active -= 1
         self.per_tenant[cohort.key.tenant_id] -= 1
+        LIVE_SUBSCRIPTIONS.dec()
         if self.per_tenant[cohort.key.tenant_id] <= 0:
             del self.per_tenant[cohort.key.tenant_id]
         if not cohort.mailboxes and self.cohorts.get(cohort.key) is cohort:
             del self.cohorts[cohort.key]
 
     async def _poll(self) -> None:
-        """Every interval, each cohort not still reading reads again; ends when no cohort is left."""
+        """Every interval, each cohort not still reading reads again; ends when no cohort is left.
+
+        While notices are heard, a round reads only every ``safety`` seconds.
+        """
         loop = asyncio.get_running_loop()
         started = loop.time()
         while self.cohorts:
             # A round starts an interval after the last one started, or at once if its reads took longer.
             await asyncio.sleep(max(0.0, self.interval - (loop.time() - started)))
             started = loop.time()
-            due = [cohort for cohort in self.cohorts.values() if not cohort.reading]
-            await asyncio.gather(*(self.refresh(cohort) for cohort in due))
+            if self.listening and started < self._safety_at:
+                continue
+            self._safety_at = started + self.safety
+            await self._round([cohort for cohort in self.cohorts.values() if not cohort.reading])
+
+    async def _round(self, cohorts: list[Cohort]) -> None:
+        """Refresh ``cohorts`` together, counting the statements their reads send (one observation)."""
+        if not cohorts:
+            return
+        record = RequestRecord("live")
+        token = current.set(record)  # the engine's listener counts statements on it (observe_engine)
+        try:
+            await asyncio.gather(*(self.refresh(cohort) for cohort in cohorts))
+        finally:
+            current.reset(token)
+            LIVE_STATEMENTS.observe(record.statements)
+
+    def noticed(self, tenant: str) -> None:
+        """A notice: ``tenant`` was written to; its cohorts read again (after the debounce)."""
+        self._stale.add(tenant)
+        if self._flush is None:
+            self._flush = asyncio.create_task(self._refresh_stale())
+            self._tasks.add(self._flush)
+            self._flush.add_done_callback(self._tasks.discard)
+
+    async def _refresh_stale(self) -> None:
+        await asyncio.sleep(NOTICE_DEBOUNCE_SECONDS)
+        self._flush = None  # a notice from now on starts the next refresh
+        tenants, self._stale = self._stale, set()
+        await self._round([cohort for cohort in self.cohorts.values() if cohort.key.tenant_id in tenants])
+
+    def _listening(self, listening: bool) -> None:  # noqa: FBT001
+        """The listener's state: once it listens, every cohort reads (what was written while it did not)."""
+        self.listening = listening
+        LIVE_LISTENING.inc(1 if listening else -1)
+        if listening:
+            self._safety_at = asyncio.get_running_loop().time() + self.safety
+            self._spawn(self._round(list(self.cohorts.values())))
 
     async def refresh(self, cohort: Cohort) -> None:
-        """Read ``cohort``'s result once; hand it to its subscribers if it changed."""
+        """Read ``cohort``'s result once; hand it to its subscribers if it changed.
+
+        Asked while it reads (a notice of a write its read may not have seen): once more after.
+        """
         if cohort.reading:
+            cohort.again = True
             return
         cohort.reading = True
         try:
@@ -235,6 +335,10 @@ class LiveHub:
             return
         finally:
             cohort.reading = False
+            if cohort.again:
+                cohort.again = False
+                if not self._closing:  # no new task once the shutdown has collected them
+                    self._spawn(self._round([cohort]))
         self.changed(cohort, event)
 
     def changed(self, cohort: Cohort, event: LiveEvent) -> None:
@@ -282,7 +386,10 @@ class LiveHub:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        """Stop polling (the app's shutdown)."""
+        """Stop polling and listening (the app's shutdown)."""
+        self._closing = True
+        if self.listener is not None:
+            await self.listener.close()
         tasks = [*self._tasks, *([self._poller] if self._poller is not None else [])]
         for task in tasks:
             task.cancel()

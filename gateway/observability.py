@@ -7,7 +7,11 @@ with ``GATEWAY_METRICS_PORT``, on that port only, served by prometheus-client's 
 * ``gateway_requests_total{operation, outcome}``: outcome ``ok`` or the first error's code;
 * ``gateway_request_duration_seconds{operation}``;
 * ``gateway_sql_statements_per_request``;
-* ``gateway_db_connections_in_use``.
+* ``gateway_db_connections_in_use``;
+* ``gateway_live_connections``, ``gateway_live_subscriptions``: open now (every worker's, summed);
+* ``gateway_live_refetch_statements``: per round of live refetches, the statements it sent;
+* ``gateway_live_messages_total``: live results sent to subscribers;
+* ``gateway_live_listening``: workers listening for ``db/live_notify.sql``'s notices.
 
 Operation names come from clients: a name that is not a GraphQL name, or one past the first
 ``MAX_OPERATION_NAMES`` a worker has seen, is counted as ``other`` so that no client can grow the
@@ -61,6 +65,19 @@ STATEMENTS = Histogram(
     buckets=(0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 15, 20),
 )
 IN_USE = Gauge("gateway_db_connections_in_use", "Database connections taken from the pool", multiprocess_mode="livesum")
+LIVE_CONNECTIONS = Gauge("gateway_live_connections", "Live WebSocket connections open", multiprocess_mode="livesum")
+LIVE_SUBSCRIPTIONS = Gauge("gateway_live_subscriptions", "Live subscriptions running", multiprocess_mode="livesum")
+LIVE_LISTENING = Gauge(
+    "gateway_live_listening",
+    "Workers listening for db/live_notify.sql's notices (0: every worker polls)",
+    multiprocess_mode="livesum",
+)
+LIVE_STATEMENTS = Histogram(
+    "gateway_live_refetch_statements",
+    "SQL statements one round of live refetches sent (an interval's, a notice's, a new subscription's first)",
+    buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
+)
+LIVE_MESSAGES = Counter("gateway_live_messages", "Live results sent to subscribers")
 
 MAX_OPERATION_NAMES = 200
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")

@@ -43,7 +43,7 @@ from sessions_gateway.gateway.live import (
     TextWebSocket,
     too_many_connections_reason,
 )
-from sessions_gateway.gateway.observability import RequestRecord, current, finish, request_id_for
+from sessions_gateway.gateway.observability import LIVE_CONNECTIONS, RequestRecord, current, finish, request_id_for
 from sessions_gateway.gateway.persisted import PersistedQueries, PersistedQueryError, load_registered
 from sessions_gateway.gateway.readiness import CANARY_TTL_SECONDS
 from sessions_gateway.gateway.responses import error_response
@@ -213,10 +213,12 @@ class GraphQLView(GraphQL[Context, None]):
             await websocket.close(code=TOO_MANY_CONNECTIONS_CLOSE_CODE, reason=too_many_connections_reason(limit))
             return
         live.connections += 1
+        LIVE_CONNECTIONS.inc()
         try:
             await self.run(websocket)
         finally:
             live.connections -= 1
+            LIVE_CONNECTIONS.dec()
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         """A page on another origin: those of ``GATEWAY_CORS_ORIGINS``, and the demo's own (as for CORS)."""

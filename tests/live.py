@@ -23,6 +23,7 @@ from starlette.datastructures import Secret
 from websockets.asyncio.client import connect
 
 from sessions_gateway.db.engine import make_engine
+from sessions_gateway.db.notices import notify_sql
 from sessions_gateway.db.tables import metadata
 from sessions_gateway.gateway.app import create_app
 from sessions_gateway.gateway.config import Settings
@@ -35,6 +36,7 @@ from tests.conftest import (
     drop_postgres_database,
     drop_role,
     load,
+    run_script,
 )
 from tests.dataset import Dataset
 from tests.helpers import SECRET, token_for
@@ -127,8 +129,11 @@ class Gateway:
 
 
 @contextlib.asynccontextmanager
-async def database(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    """A fresh database holding ``dataset()``: (owner URL, URL the gateway reads with)."""
+async def database(backend: str, tmp_path: Path, *, notify: bool = False) -> AsyncIterator[tuple[str, str]]:
+    """A fresh database holding ``dataset()``: (owner URL, URL the gateway reads with).
+
+    ``notify``: with ``db/live_notify.sql`` installed by the owner, as the administrator would (PostgreSQL).
+    """
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
         await load(url, dataset())
@@ -138,6 +143,8 @@ async def database(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str
     role = None
     try:
         await load(owner, dataset())
+        if notify:
+            await run_script(owner, notify_sql())
         role = await create_reader_role(owner)
         yield owner, as_role(owner, role)
     finally:
@@ -147,15 +154,19 @@ async def database(backend: str, tmp_path: Path) -> AsyncIterator[tuple[str, str
 
 
 @contextlib.asynccontextmanager
-async def live_gateway(backend: str, tmp_path: Path, **settings: Any) -> AsyncIterator[Gateway]:
-    """The gateway on a free port of 127.0.0.1, polling every ``INTERVAL_MS``; ``settings`` override."""
-    async with database(backend, tmp_path) as (owner, reader):
+async def live_gateway(
+    backend: str, tmp_path: Path, *, notify: bool = False, **settings: Any
+) -> AsyncIterator[Gateway]:
+    """The gateway on a free port of 127.0.0.1, polling every ``INTERVAL_MS``; ``settings`` override.
+
+    ``notify``: ``db/live_notify.sql`` installed in its database (PostgreSQL).
+    """
+    async with database(backend, tmp_path, notify=notify) as (owner, reader):
         configured = Settings(
             database_url=reader,
             jwt_secret=Secret(SECRET),
             media=MEDIA,
-            live_interval_ms=INTERVAL_MS,
-            **settings,
+            **{"live_interval_ms": INTERVAL_MS, **settings},
         )
         app = create_app(configured)
         async with served(app) as port:
