@@ -325,13 +325,16 @@ def executor_statements(executor_app: Starlette) -> Iterator[list[str]]:
 SLOW_MODULES = frozenset(
     {
         "api/test_live.py",
+        "api/test_live_notices.py",
         "docs/test_readme_commands.py",
         "ops/test_cli.py",
         "ops/test_demo.py",
         "ops/test_graphiql_browser.py",
         "ops/test_import_layers.py",
         "ops/test_markers.py",
+        "ops/test_live_metrics.py",
         "ops/test_metrics_port.py",
+        "ops/test_server.py",
         "ops/test_wheel.py",
         "security/test_budget.py",
         "security/test_canary.py",
