@@ -22,7 +22,8 @@ LiveInfo: TypeAlias = strawberry.Info[LiveConnection, None]
 
 _EACH_CHANGE = (
     " Sent once at subscribe, then each time the result changes (checked every "
-    "GATEWAY_LIVE_INTERVAL_MS); nothing while it stays the same; a slow client gets the newest."
+    "GATEWAY_LIVE_INTERVAL_MS, or as soon as the database notifies a write where it does); "
+    "nothing while it stays the same; a slow client gets the newest."
 )
 
 
