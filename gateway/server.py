@@ -62,8 +62,11 @@ class OneWriteProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, writing each response's head and body at once."""
 
     def on_headers_complete(self) -> None:
+        previous = self.cycle
         super().on_headers_complete()
         cycle = self.cycle
+        if cycle is None or cycle is previous:
+            return  # a WebSocket upgrade: no response cycle of its own, the WebSocket protocol takes over
         transport = _OneWrite(self.transport, cycle)
         cycle.transport = transport  # type: ignore[assignment]
         cycle.on_response = _flushed_first(transport, cycle.on_response)
