@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.async_api import async_playwright
 from playwright.sync_api import sync_playwright
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
 
     from playwright.async_api import ConsoleMessage as AsyncConsoleMessage
     from playwright.async_api import Page as AsyncPage
-    from playwright.async_api import WebSocket
-    from playwright.sync_api import ConsoleMessage, Page, Request
+    from playwright.async_api import WebSocket as AsyncWebSocket
+    from playwright.sync_api import ConsoleMessage, Page, Request, WebSocket
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "tests" / "artifacts" / "graphiql.png"
@@ -47,6 +48,7 @@ DEMO_SESSIONS = 40  # per tenant: seeding stays quick
 TIMEOUT_MS = 15_000
 
 QUERY = "{ sessions(first: 3, orderBy: STARTED_AT_DESC) { totalCount edges { node { id name } } } }"
+LIVE = "subscription { sessions(first: 3) { edges { node { id name status } } } }"
 QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
 HEADERS_EDITOR = ".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror"
 RESPONSE = ".graphiql-response .CodeMirror"
@@ -82,9 +84,13 @@ def type_and_run(page: Page, query: str) -> tuple[str, dict[str, Any]]:
     assert " ".join(typed.split()) == query  # the same query, laid out on lines
     # GraphiQL takes an edit in 100 ms (it then saves the query): run it after that, as a person would
     page.wait_for_function("text => localStorage.getItem('graphiql:query') === text", arg=typed)
+    before = editor_text(page, RESPONSE)
     page.click(".graphiql-execute-button")
     page.wait_for_function(
-        "selector => document.querySelector(selector).CodeMirror.getValue().trim() !== ''", arg=RESPONSE
+        "([selector, before]) => {"
+        " const shown = document.querySelector(selector).CodeMirror.getValue();"
+        " return shown.trim() !== '' && shown !== before; }",
+        arg=[RESPONSE, before],
     )
     result: dict[str, Any] = json.loads(editor_text(page, RESPONSE))
     return typed, result
@@ -112,12 +118,21 @@ def test_graphiql_loads_from_the_gateway_alone_and_runs_a_typed_query(
 
 
 def check_graphiql_in_chromium(chromium: Path, base: str, token: str, database: Path) -> None:
-    """GraphiQL at ``base`` loads from the gateway alone, holds ``token`` and runs a typed query on ``database``."""
+    """GraphiQL at ``base`` loads from the gateway alone, holds ``token`` and runs a typed query on ``database``.
+
+    And a subscription, whose first result arrives over a WebSocket to ``base``, authenticated with ``token``.
+    """
     requests: list[Request] = []
+    sockets: list[str] = []
+    sent: list[str] = []
     problems: list[str] = []
 
     def record(request: Request) -> None:  # Playwright wants a function, not a bound built-in
         requests.append(request)
+
+    def socket(ws: WebSocket) -> None:
+        sockets.append(ws.url)
+        ws.on("framesent", lambda payload: sent.append(str(payload)))
 
     def console(message: ConsoleMessage) -> None:
         if message.type == "error":  # a refused load (the page's CSP) is one too
@@ -132,6 +147,7 @@ def check_graphiql_in_chromium(chromium: Path, base: str, token: str, database: 
             page = context.new_page()
             page.on("console", console)
             page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("websocket", socket)
 
             # GraphiQL opens with the sessions query and the demo's token in its Headers tab
             page.goto(f"{base}/graphql")
@@ -143,6 +159,9 @@ def check_graphiql_in_chromium(chromium: Path, base: str, token: str, database: 
             typed, result = type_and_run(page, QUERY)
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=SCREENSHOT)
+
+            # and a subscription: its first result, over a WebSocket
+            _, live = type_and_run(page, LIVE)
         finally:
             browser.close()
 
@@ -163,10 +182,12 @@ def check_graphiql_in_chromium(chromium: Path, base: str, token: str, database: 
     ran = [r for r in requests if r.method == "POST" and (r.post_data_json or {}).get("query") == typed]
     assert len(ran) == 1, [r.post_data for r in requests]
     assert ran[0].headers["authorization"] == f"Bearer {token}"
+    # the subscription: one WebSocket to the gateway's /graphql, the token in connection_init's payload
+    answer = httpx.post(f"{base}/graphql", json={"query": as_query(LIVE)}, headers=ran[0].headers, timeout=10)
+    assert live == {"data": answer.json()["data"]}
+    assert sockets == [f"ws://{server}/graphql"]
+    assert json.loads(sent[0]) == {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
     assert problems == []
-
-
-LIVE = "subscription { sessions(first: 3) { edges { node { id name status } } } }"
 
 
 async def shown(page: AsyncPage, predicate: str) -> dict[str, Any]:
@@ -191,7 +212,7 @@ async def test_graphiql_runs_a_subscription_whose_result_follows_the_pipelines_w
     requests: list[str] = []
     problems: list[str] = []
 
-    def socket(ws: WebSocket) -> None:
+    def socket(ws: AsyncWebSocket) -> None:
         sockets.append(ws.url)
         ws.on("framesent", lambda payload: frames.append(str(payload)))
 
