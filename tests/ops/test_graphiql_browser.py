@@ -193,11 +193,11 @@ def check_graphiql_in_chromium(chromium: Path, base: str, token: str, database: 
 async def shown(page: AsyncPage, predicate: str) -> dict[str, Any]:
     """The result GraphiQL shows, once ``predicate`` (a JavaScript function of it) holds."""
     await page.wait_for_function(
-        f"""([selector, text]) => {{
+        f"""selector => {{
             const shown = document.querySelector(selector).CodeMirror.getValue().trim();
             try {{ return shown !== '' && ({predicate})(JSON.parse(shown)); }} catch {{ return false; }}
         }}""",
-        arg=[RESPONSE, predicate],
+        arg=RESPONSE,
     )
     result: dict[str, Any] = json.loads(await page.eval_on_selector(RESPONSE, "e => e.CodeMirror.getValue()"))
     return result
