@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# GraphiQL's browser files: the versions graphiql/package-lock.json pins, from the npm registry (served at /graphiql/assets/).
+# GraphiQL's browser files: the versions graphiql/package-lock.json pins, from the npm registry (served at /graphiql/assets/);
+# with them graphql-ws and ws, which the tests run docs/clients.md's JavaScript subscriber with (Node 20).
 NPM_STAMP := graphiql/node_modules/.installed
 
 .PHONY: demo test lint install clean bench soak
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt $(PACKAGE_DIRS)
 	@touch $(STAMP)
 
 $(NPM_STAMP): graphiql/package.json graphiql/package-lock.json
-	@command -v npm >/dev/null || { echo "npm (Node.js 18 or newer) is required to install GraphiQL's files" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "npm (Node.js 20 or newer) is required to install GraphiQL's files" >&2; exit 1; }
 	cd graphiql && npm ci --ignore-scripts --no-audit --no-fund
 	@touch $(NPM_STAMP)
 

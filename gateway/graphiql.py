@@ -54,6 +54,7 @@ ASSETS_URL = "graphiql/assets"  # relative to the page at /graphql: /graphiql/as
 
 # The browser may load scripts, styles and fonts from this server only, and send requests to it only.
 # GraphiQL sets inline styles (hence 'unsafe-inline' for styles, never for scripts); its fonts are data: URLs.
+# connect-src 'self' also lets a subscription's WebSocket reach this server (ws: or wss: on its host and port).
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -109,7 +109,13 @@ RUN_BY = [
             start,
             "tests/ops/test_cli.py::test_the_readmes_persisted_query_snippets_run_as_written",
         )
-        for language, start in [("js", ""), ("python", "import hashlib")]
+        for language, start in [("js", "import { createHash }"), ("python", "import hashlib")]
+    ),
+    (
+        "docs/clients.md",
+        "js",
+        "import { createClient }",
+        "tests/api/test_live_javascript.py::test_the_client_guides_javascript_block_follows_the_list_and_a_detail_page",
     ),
     (
         "docs/clients.md",

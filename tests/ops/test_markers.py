@@ -48,6 +48,7 @@ def collected(marks: str, *, postgres: bool) -> list[str]:
 
 def test_browser_selects_the_tests_that_drive_chromium() -> None:
     assert collected("browser", postgres=False) == [
+        "tests/ops/test_graphiql_browser.py::test_graphiql_runs_a_subscription_whose_result_follows_the_pipelines_writes[sqlite]",
         "tests/ops/test_graphiql_browser.py::test_graphiql_loads_from_the_gateway_alone_and_runs_a_typed_query",
         "tests/ops/test_wheel.py::test_the_installed_demos_graphiql_renders_in_chromium",
     ]

@@ -3,7 +3,8 @@
 uvicorn serves the app with ``gateway.server.OneWriteProtocol`` (``sessions-gateway serve``).
 Here a real uvicorn serves it on a free port; the test counts the writes the protocol makes on
 its connection's transport (a counting wrapper put under it) and reads the bytes a client gets
-over a real socket: the same responses as uvicorn's own protocol gives, in fewer writes.
+over a real socket: the same responses as uvicorn's own protocol gives, in fewer writes. A WebSocket
+upgrade goes to uvicorn's WebSocket protocol as before: subscriptions are served too.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import contextlib
 import json
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from websockets.asyncio.client import connect
-from websockets.typing import Subprotocol
 
 from sessions_gateway.gateway.server import OneWriteProtocol
 from tests import serving
@@ -75,11 +77,18 @@ async def _broken(_scope: Any, _receive: Any, send: Any) -> None:
     raise RuntimeError("the app failed after starting its response")
 
 
+async def _ws_hello(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.send_text("hello")
+    await websocket.close()
+
+
 SMALL = Starlette(
     routes=[
         Route("/plain", _plain, methods=["GET", "HEAD"]),
         Route("/stream", _stream),
         Route("/echo", _echo, methods=["POST"]),
+        WebSocketRoute("/ws", _ws_hello),
     ]
 )
 
@@ -194,11 +203,36 @@ async def test_the_gateways_answer_is_one_write(app: Starlette) -> None:
     assert got.count(b'{"data":{"sessions":{"edges":[{"node":') == 2
 
 
-async def test_a_websocket_upgrade_is_served_as_uvicorn_serves_it(app: Starlette) -> None:
-    """An upgrade starts no request cycle: the live connection is handed to uvicorn's WebSocket protocol."""
-    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token_for('alpha')}"}}
-    async with served(app, CountedOneWrite) as port:
-        url = f"ws://127.0.0.1:{port}/graphql"
-        async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
-            await ws.send(json.dumps(init))
-            assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "connection_ack"}
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+async def test_a_websocket_upgrade_is_handed_to_uvicorns_websocket_protocol() -> None:
+    """An upgrade has no response of its own to hold: it is answered ``101`` and the WebSocket speaks."""
+    async with served(SMALL, OneWriteProtocol) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(UPGRADE)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            frame = await asyncio.wait_for(reader.readexactly(7), 5)
+        finally:
+            writer.close()
+    assert head.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+    assert frame == b"\x81\x05hello"  # an unmasked text frame from the server
+
+
+async def test_the_gateways_subscriptions_are_served(app: Starlette) -> None:
+    async with (
+        served(app, OneWriteProtocol) as port,
+        connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as ws,  # type: ignore[list-item]
+    ):
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token_for('alpha')}"}}
+        await ws.send(orjson.dumps(init).decode())
+        assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+        query = "subscription { sessions(first: 1) { totalCount } }"
+        await ws.send(orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}).decode())
+        message = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert message["type"] == "next", message
+    assert message["payload"]["data"]["sessions"]["totalCount"] > 0
