@@ -325,6 +325,7 @@ def executor_statements(executor_app: Starlette) -> Iterator[list[str]]:
 SLOW_MODULES = frozenset(
     {
         "api/test_live.py",
+        "api/test_live_javascript.py",
         "api/test_live_notices.py",
         "docs/test_readme_commands.py",
         "ops/test_cli.py",
