@@ -35,7 +35,6 @@ def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> No
     import uvicorn  # noqa: PLC0415  (only the serving commands need it)
 
     from sessions_gateway.gateway.observability import log_config, serve_metrics, share_metrics_between_workers  # noqa: PLC0415
-    from sessions_gateway.gateway.server import OneWriteProtocol  # noqa: PLC0415
 
     share_metrics_between_workers(workers)
     serve_metrics(Settings.from_env())  # after the line above: with several workers it reads their files
@@ -51,7 +50,7 @@ def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> No
         # uvicorn's access line costs more than a sessions page; failures are logged by the gateway.
         access_log=False,
         loop="uvloop",
-        http=OneWriteProtocol,  # httptools, a response's head and body in one write
+        http="httptools",
         proxy_headers=False,
     )
 

@@ -335,7 +335,6 @@ SLOW_MODULES = frozenset(
         "ops/test_markers.py",
         "ops/test_live_metrics.py",
         "ops/test_metrics_port.py",
-        "ops/test_server.py",
         "ops/test_wheel.py",
         "security/test_budget.py",
         "security/test_canary.py",
