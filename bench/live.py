@@ -69,7 +69,6 @@ def log(message: str) -> None:
 
 @dataclass(slots=True)
 class Subscriber:
-    tenant: str
     seen: int = -1  # the newest sequence shown
     first_seen: dict[int, float] = field(default_factory=dict)  # sequence -> when it was first shown
 
@@ -121,7 +120,7 @@ async def _other(ws: ClientConnection, data: bytes, tally: Tally) -> None:
 
 
 async def _open(
-    url: str, token: str, tenant: str, count: int, first_of: list[int], tally: Tally
+    url: str, token: str, count: int, first_of: list[int], tally: Tally
 ) -> tuple[ClientConnection, dict[str, Subscriber], asyncio.Task[None], asyncio.Event]:
     ws = await connect(url, subprotocols=["graphql-transport-ws"], max_size=2**24, open_timeout=60)  # type: ignore[list-item]
     await ws.send(orjson.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}).decode())
@@ -132,7 +131,7 @@ async def _open(
     ready = asyncio.Event()
     for index in range(count):
         sid = secrets.token_hex(6)
-        subscribers[sid] = Subscriber(tenant)
+        subscribers[sid] = Subscriber()
         variables = {"first": first_of[index % len(first_of)]}
         payload = {"query": DOCUMENT, "variables": variables, "operationName": "Live"}
         await ws.send(orjson.dumps({"id": sid, "type": "subscribe", "payload": payload}).decode())
@@ -250,7 +249,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         for batch in range(0, args.connections, OPEN_AT_ONCE):
             opened += await asyncio.gather(
                 *(
-                    _open(url, tokens[names[i % len(names)]], names[i % len(names)], counts[i], first_of, tally)
+                    _open(url, tokens[names[i % len(names)]], counts[i], first_of, tally)
                     for i in range(batch, min(batch + OPEN_AT_ONCE, args.connections))
                     if counts[i] > 0
                 )

@@ -33,7 +33,7 @@ from sessions_gateway.db.reader import (
 from sessions_gateway.db.tables import metadata, sessions
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import URL, Connection
     from sqlalchemy.engine.interfaces import DBAPIConnection
     from sqlalchemy.ext.asyncio import AsyncConnection
     from sqlalchemy.pool import ConnectionPoolEntry
@@ -66,6 +66,11 @@ DEFAULT_POOL_TIMEOUT_MS = 2_000
 # How much longer than the statement timeout the client waits for an answer before it gives up:
 # the server's own timeout fires first, unless the network (or the server) is what hangs.
 CLIENT_TIMEOUT_MARGIN_S = 1.0
+
+
+def driver_dsn(url: URL | str) -> str:
+    """The engine's database URL as the driver (asyncpg) connects to it, for connections of the gateway's own."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def make_engine(
@@ -131,7 +136,7 @@ def make_engine(
         use_driver_pool(
             engine.dialect,
             DriverPool(
-                parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+                driver_dsn(parsed),
                 pool_size,
                 pool_timeout_ms / 1000,
                 connect,

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from sessions_gateway.db.engine import READ_TABLES
 
@@ -68,7 +67,7 @@ class Listener:
 
     def __init__(
         self,
-        engine_url: str,
+        dsn: str,
         *,
         notice: Callable[[str], None],
         listening: Callable[[bool], None],
@@ -77,7 +76,7 @@ class Listener:
         max_retry: float = 30.0,
         ping: float = 15.0,
     ) -> None:
-        self.dsn = make_url(engine_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.dsn = dsn
         self.notice = notice
         self.listening = listening
         self.connect_timeout = connect_timeout

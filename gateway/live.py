@@ -40,6 +40,7 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
+from sessions_gateway.db.engine import driver_dsn
 from sessions_gateway.db.notices import Listener, notices_installed
 from sessions_gateway.gateway.context import Context
 from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, TooManySubscriptions
@@ -213,7 +214,7 @@ class LiveHub:
             logger.info("live subscriptions poll every %s ms (db/live_notify.sql not installed)", self.interval * 1000)
             return
         self.listener = Listener(
-            self.engine.url.render_as_string(hide_password=False),
+            driver_dsn(self.engine.url),
             notice=self.noticed,
             listening=self._listening,
             connect_timeout=self.settings.pool_timeout_ms / 1000,
