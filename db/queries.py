@@ -96,10 +96,13 @@ def page_statement(
     order: ListOrder,
     after: Position | None,
     before: Position | None,
-    limit: int,
+    limit: int | None,
     from_end: bool,
 ) -> Select[Any]:
-    """The statement ``page_sessions`` runs (rows in reverse ``order`` when ``from_end``)."""
+    """The statement ``page_sessions`` runs (rows in reverse ``order`` when ``from_end``).
+
+    ``limit`` ``None``: bound as the value ``page_limit`` (the form a batch of many page sizes reads, ``db/batch.py``).
+    """
     where = session_where(tenant_id, filter_)
     if after is not None:
         where.append(seek(order, after.key, after.id, after=True))
@@ -111,7 +114,11 @@ def page_statement(
         .order_by(*keyset_order(order, reverse=from_end))
         # A literal, not a parameter: with it in the text PostgreSQL plans the prepared statement
         # once (a generic plan that knows the LIMIT) instead of planning each execution again.
-        .limit(literal_column(str(int(limit)), Integer()))
+        .limit(
+            literal_column(str(int(limit)), Integer())
+            if limit is not None
+            else bindparam("page_limit", type_=Integer())
+        )
     )
 
 
@@ -143,14 +150,15 @@ class Window:
     limit: int
     from_end: bool
 
-    def statement(self) -> Select[Any]:
+    def statement(self, *, bound_limit: bool = False) -> Select[Any]:
+        """The page's statement; ``bound_limit``: its limit bound as the value ``page_limit``, not in the text."""
         return page_statement(
             tenant_id=self.tenant_id,
             filter_=self.filter_,
             order=self.order,
             after=self.after,
             before=self.before,
-            limit=self.limit,
+            limit=None if bound_limit else self.limit,
             from_end=self.from_end,
         )
 
@@ -222,6 +230,12 @@ def joined_statement(
     if Relation.PROCEDURES in relations:
         ordering.append(rows.c[f"{Relation.PROCEDURES.value}__position"].asc())
     return select(total.c.total, *rows.c).select_from(total.outerjoin(rows, true())).order_by(*ordering)
+
+
+def joined_order(order: Sequence[tuple[str, bool]], relations: frozenset[Relation]) -> tuple[tuple[str, bool], ...]:
+    """``joined_statement``'s ORDER BY as (column label, descending), for the ``Template`` of it."""
+    procedures_ = ((f"{Relation.PROCEDURES.value}__position", False),) if Relation.PROCEDURES in relations else ()
+    return (*order, *procedures_)
 
 
 _BATCH_OF = {
@@ -352,16 +366,22 @@ async def page_joined(db: TenantReader, window: Window, *, relations: frozenset[
     template = _TEMPLATES.get(key)
     if template is None:
         descending = order.descending != from_end
-        template = _keep(
-            key,
-            joined_statement(
-                window.statement(),
+        order_ = (("sort_key", descending), ("id", descending))
+
+        def built(*, bound_limit: bool) -> Select[Any]:
+            return joined_statement(
+                window.statement(bound_limit=bound_limit),
                 tenant_id=tenant_id,
                 relations=relations,
-                order=(("sort_key", descending), ("id", descending)),
+                order=order_,
                 total_of=session_where(tenant_id, filter_) if total else None,
-            ),
-        )
+            )
+
+        # Every page size's statement batches as one statement, its limit a value of each page's.
+        family = (*key[:4], None, *key[5:])
+        batch = _TEMPLATES.get(family) or _keep(family, built(bound_limit=True), joined_order(order_, relations))
+        template = _keep(key, built(bound_limit=False), joined_order(order_, relations))
+        template.batch = (batch, {"page_limit": window.limit})
     rows = await db.rows(template, values, named=False)
     joined = split_joined(template.columns, rows, relations)
     if from_end:
@@ -375,10 +395,10 @@ MAX_TEMPLATES = 1024
 _TEMPLATES: dict[Hashable, Template] = {}
 
 
-def _keep(key: Hashable, statement: Select[Any]) -> Template:
+def _keep(key: Hashable, statement: Select[Any], order: tuple[tuple[str, bool], ...] = ()) -> Template:
     if len(_TEMPLATES) >= MAX_TEMPLATES:
         _TEMPLATES.pop(next(iter(_TEMPLATES)))  # the oldest
-    template = _TEMPLATES[key] = Template(statement)
+    template = _TEMPLATES[key] = Template(statement, order)
     return template
 
 
@@ -394,7 +414,9 @@ async def session_joined(
             sessions.c.id == bindparam("session_id", session_id, type_=sessions.c.id.type),
             sessions.c.deleted_at.is_(None),
         )
-        template = _keep(key, joined_statement(base, tenant_id=tenant_id, relations=relations))
+        template = _keep(
+            key, joined_statement(base, tenant_id=tenant_id, relations=relations), joined_order((), relations)
+        )
     rows = await db.rows(template, {"tenant_id": tenant_id, "session_id": session_id}, named=False)
     return split_joined(template.columns, rows, relations)
 

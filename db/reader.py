@@ -8,7 +8,14 @@ of ``db/row_security.sql`` compare each row's ``tenant_id`` with::
 
     BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
     SET LOCAL citus.propagate_set_commands = 'local';      -- on Citus only
-    SET LOCAL sessions_gateway.tenant_id = '<the tenant>'
+    SET LOCAL sessions_gateway.tenant_id = '<the tenant>';
+    SET LOCAL sessions_gateway.tenant_ids = '{"<the tenant>"}'
+
+The policies read ``sessions_gateway.tenant_ids``, an array of the tenants a statement may read:
+one for a request, several for a batch of live subscriptions' reads (``db/batch.py``), whose
+statement pins each cohort's reads to its own tenant. ``sessions_gateway.tenant_id`` is what the
+policies of earlier releases read: set too (empty for a batch), so a gateway of this release
+serves behind them until ``init-db`` replaces them.
 
 A statement that forgot its own tenant filter still reads nothing of another tenant. ``SET
 LOCAL`` (not ``set_config``) because Citus carries ``SET`` commands, and only them, to the
@@ -39,7 +46,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from sqlalchemy import Result, Select
     from sqlalchemy.engine import Dialect
@@ -67,7 +74,8 @@ def records(result: Result[Any]) -> list[Record]:
     return [make(row) for row in result.all()]
 
 
-TENANT_SETTING = "sessions_gateway.tenant_id"
+TENANT_SETTING = "sessions_gateway.tenant_id"  # the one tenant: what policies before TENANTS_SETTING read
+TENANTS_SETTING = "sessions_gateway.tenant_ids"  # the tenants a statement may read: what the policies read
 # Citus sends a SET to the workers a transaction touches only with this set to 'local'.
 CITUS_PROPAGATION = "citus.propagate_set_commands"
 BEGIN_SQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -99,12 +107,27 @@ def quote_literal(value: str) -> str:
     return f"'{quoted}'"
 
 
+def array_literal(values: Sequence[str]) -> str:
+    """``values`` as a PostgreSQL array literal of text (each element quoted: any text reads back as itself)."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def tenant_settings(tenant_ids: Sequence[str], *, local: bool) -> list[str]:
+    """The statements that let the policies see ``tenant_ids`` (one: a request's; several: a batch's)."""
+    verb = "SET LOCAL" if local else "SET"
+    one = tenant_ids[0] if len(tenant_ids) == 1 else ""  # a batch: the policies of earlier releases see nothing
+    return [
+        f"{verb} {TENANT_SETTING} = {quote_literal(one)}",
+        f"{verb} {TENANTS_SETTING} = {quote_literal(array_literal(tenant_ids))}",
+    ]
+
+
 def begin_script(tenant_id: str, *, citus: bool) -> str:
     """The one message that opens a request's transaction on PostgreSQL, its tenant set."""
     statements = [BEGIN_SQL]
     if citus:
         statements.append(f"SET LOCAL {CITUS_PROPAGATION} = 'local'")
-    statements.append(f"SET LOCAL {TENANT_SETTING} = {quote_literal(tenant_id)}")
+    statements.extend(tenant_settings([tenant_id], local=True))
     return "; ".join(statements)
 
 
@@ -117,9 +140,9 @@ async def send_script(connection: AsyncConnection, script: str) -> None:
         raise InterfaceError(script, None, exc) from exc
 
 
-def tenant_script(tenant_id: str) -> str:
-    """The message that sets a connection's tenant for every statement it runs outside a transaction."""
-    return f"SET {TENANT_SETTING} = {quote_literal(tenant_id)}"
+def tenant_script(tenant_ids: str | Sequence[str]) -> str:
+    """The message setting a connection's tenant (a batch's tenants) for statements run outside a transaction."""
+    return "; ".join(tenant_settings([tenant_ids] if isinstance(tenant_ids, str) else tenant_ids, local=False))
 
 
 class Template:
@@ -130,11 +153,16 @@ class Template:
     request that runs it alone goes to the driver straight, with no statement built or compiled.
     """
 
-    __slots__ = ("_compiled", "columns", "statement")
+    __slots__ = ("_compiled", "batch", "columns", "order", "statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any], order: tuple[tuple[str, bool], ...] = ()) -> None:
         self.statement = statement
         self.columns = tuple(statement.selected_columns.keys())
+        # The statement's ORDER BY, as (column label, descending): what a batch of it orders by (``db/batch.py``).
+        self.order = order
+        # What a batch reads instead, if not this: a template of the same rows for more values
+        # (a page of any size: its limit bound), and the values it binds besides this one's.
+        self.batch: tuple[Template, dict[str, Any]] | None = None
         self._compiled: dict[int, tuple[str, tuple[Any, ...]]] = {}
 
     def compiled(self, dialect: Dialect) -> tuple[str, tuple[Any, ...]]:
@@ -174,7 +202,8 @@ class Template:
 class TenantConnection(asyncpg.Connection):  # type: ignore[misc]
     """asyncpg's connection, remembering the tenant its session is set to (``None``: none yet)."""
 
-    session_tenant: str | None = None
+    # The tenant set on its session (a tuple: a batch's tenants; ``None``: none yet).
+    session_tenant: str | tuple[str, ...] | None = None
 
 
 # How long a cancelled statement's connection waits for the server to confirm the cancellation.
@@ -204,14 +233,20 @@ class DriverPool:
     settling: set[asyncio.Task[None]] = field(default_factory=set)
     closed: bool = False
 
-    async def acquire(self) -> TenantConnection:
-        """A connection, within ``acquire_timeout``.
+    async def acquire(self, prefer: tuple[str, ...] | None = None) -> TenantConnection:
+        """A connection, within ``acquire_timeout``; ``prefer``: one whose session has these tenants set, if free.
 
         Past it, SQLAlchemy's pool timeout when every connection was taken (as the engine's pool
         reports it), else ``TimeoutError`` (a new connection did not open in time).
         """
         if self.closed:
             raise InterfaceError("the driver pool is closed", None, RuntimeError("closed"))
+        if prefer is not None:  # a batch of the same tenants as the last one: no SET to send
+            for at, connection in enumerate(self.free):
+                if connection.session_tenant == prefer and not connection.is_closed():
+                    del self.free[at]
+                    self.taken += 1
+                    return connection
         while self.free:
             connection = self.free.pop()
             if not connection.is_closed():
@@ -425,49 +460,10 @@ class TenantReader:
         """
         self._alone = False
         template = statement if isinstance(statement, Template) else Template(statement)  # type: ignore[arg-type]
-        dialect = self.engine.dialect
-        text, arguments = template.arguments(dialect, values)
-        script = tenant_script(self.tenant_id)  # refuses a tenant no literal can hold before connecting
-        pools = driver_pool(dialect)
-        if pools is None:
-            raise RuntimeError("no driver pool")
-        driver = await pools.acquire()
-        try:
-            if driver.session_tenant != self.tenant_id:
-                driver.session_tenant = None
-                await driver.execute(script)
-                driver.session_tenant = self.tenant_id
-            # Listeners (statement counts, audits, tracing) see it as they see SQLAlchemy's own.
-            sync_engine = self.engine.sync_engine
-            events = sync_engine.dispatch
-            call = (sync_engine, None, text, tuple(arguments), _Execution(), False)
-            if events.before_cursor_execute:
-                events.before_cursor_execute(*call)
-            try:
-                found = await driver.fetch(text, *arguments)
-            finally:
-                if events.after_cursor_execute:
-                    events.after_cursor_execute(*call)
-        except asyncpg.PostgresError as exc:  # a database error: as SQLAlchemy reports it
-            pools.release(driver)
-            raise DBAPIError(text, None, exc, connection_invalidated=False) from exc
-        except asyncio.CancelledError:
-            # The request is cancelled (its client went, or its time is up): asyncpg's pool waits
-            # a moment for the server to have cancelled the statement, then discards the
-            # connection (a network that does not answer is not waited for). The session's tenant
-            # is known either way: forgotten before it is set, remembered once it is.
-            pools.release_cancelled(driver)
-            raise
-        except BaseException as exc:
-            # The network or the driver failed (a timeout, a closed connection): discarded at once,
-            # as the engine's pool discards a connection that failed.
-            pools.release(driver, discard=True)
-            if isinstance(exc, asyncpg.InterfaceError):  # as SQLAlchemy reports the driver's own
-                raise InterfaceError(text, None, exc) from exc
-            raise
-        pools.release(driver)
+        text, arguments = template.arguments(self.engine.dialect, values)
+        found = await fetch_alone(self.engine, self.tenant_id, text, arguments)
         if not named:  # the caller reads columns by position: the driver's records do
-            return found  # type: ignore[no-any-return]
+            return found
         make = partial(tuple.__new__, record_type(template.columns))
         return [make(row) for row in found]
 
@@ -496,3 +492,54 @@ class TenantReader:
             if discard and not connection.invalidated:
                 await connection.invalidate()
             await connection.close()  # SQLite: rolls its transaction back
+
+
+async def fetch_alone(
+    engine: AsyncEngine, tenants: str | tuple[str, ...], text: str, arguments: Sequence[Any]
+) -> list[asyncpg.Record]:
+    """``text``'s rows, run alone on a connection of ``engine``'s driver pool with ``tenants`` set on its session.
+
+    ``tenants``: a request's tenant, or a batch's (a tuple, sorted: the same batch finds the
+    connection its tenants are set on). The connection goes back to the pool as soon as the rows
+    are read; its session's tenants are forgotten before they are set and remembered once they
+    are, so what is remembered is always what is set.
+    """
+    script = tenant_script(tenants)  # refuses a tenant no literal can hold before connecting
+    pools = driver_pool(engine.dialect)
+    if pools is None:
+        raise RuntimeError("no driver pool")
+    driver = await pools.acquire(prefer=tenants if isinstance(tenants, tuple) else None)
+    try:
+        if driver.session_tenant != tenants:
+            driver.session_tenant = None
+            await driver.execute(script)
+            driver.session_tenant = tenants
+        # Listeners (statement counts, audits, tracing) see it as they see SQLAlchemy's own.
+        sync_engine = engine.sync_engine
+        events = sync_engine.dispatch
+        call = (sync_engine, None, text, tuple(arguments), _Execution(), False)
+        if events.before_cursor_execute:
+            events.before_cursor_execute(*call)
+        try:
+            found: list[asyncpg.Record] = await driver.fetch(text, *arguments)
+        finally:
+            if events.after_cursor_execute:
+                events.after_cursor_execute(*call)
+    except asyncpg.PostgresError as exc:  # a database error: as SQLAlchemy reports it
+        pools.release(driver)
+        raise DBAPIError(text, None, exc, connection_invalidated=False) from exc
+    except asyncio.CancelledError:
+        # The request is cancelled (its client went, or its time is up): the pool waits a moment
+        # for the server to have cancelled the statement, then discards the connection (a network
+        # that does not answer is not waited for).
+        pools.release_cancelled(driver)
+        raise
+    except BaseException as exc:
+        # The network or the driver failed (a timeout, a closed connection): discarded at once,
+        # as the engine's pool discards a connection that failed.
+        pools.release(driver, discard=True)
+        if isinstance(exc, asyncpg.InterfaceError):  # as SQLAlchemy reports the driver's own
+            raise InterfaceError(text, None, exc) from exc
+        raise
+    pools.release(driver)
+    return found

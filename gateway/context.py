@@ -52,8 +52,17 @@ class Context:
     answered_by_plan: bool = False
 
     @classmethod
-    def for_request(cls, *, tenant_id: str, db: AsyncEngine, media: MediaSettings, cursor_key: bytes) -> Context:
-        reader = TenantReader(db, tenant_id)
+    def for_request(
+        cls,
+        *,
+        tenant_id: str,
+        db: AsyncEngine,
+        media: MediaSettings,
+        cursor_key: bytes,
+        reader: TenantReader | None = None,
+    ) -> Context:
+        """A request's context; ``reader``: its own reader of ``tenant_id`` (else a ``TenantReader``)."""
+        reader = reader if reader is not None else TenantReader(db, tenant_id)
         return cls(
             tenant_id=tenant_id,
             db=reader,

@@ -16,9 +16,14 @@ that tenant's cohorts read again at once (the notices of ``NOTICE_DEBOUNCE_SECON
 refresh). The rounds then only read every ``SAFETY_REFRESH_SECONDS`` (a notice lost is not lost
 forever), and every interval again while the listening connection is down.
 
-Seams for what comes later: ``LiveHub.read`` is the one place a cohort's result is read (a batched
-read of many cohorts of one document shape would replace it), and ``LiveHub.changed`` the one
-place a change is found.
+Batched reads (PostgreSQL, outside Citus): a cohort whose query a compiled plan answers (its first
+read tells) reads again through the plan, and its one statement joins the round's batch of that
+statement's shape (``loaders/statements.py``, ``db/batch.py``): the cohorts of one document shape,
+whatever their tenants and variables, read in one statement per 100 cohorts; each writes its own
+result from its own rows. With policies of an earlier release (which admit one tenant per
+statement, ``policies_admit_sets``), a batch holds one tenant's cohorts. Anything else (a report,
+SQLite, Citus) reads as a request does, a cohort at a time. ``LiveHub.changed`` is the one place a
+change is found.
 """
 
 from __future__ import annotations
@@ -40,10 +45,12 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
+from sessions_gateway.db.batch import BatchedReader, policies_admit_sets
 from sessions_gateway.db.engine import driver_dsn
 from sessions_gateway.db.notices import Listener, notices_installed
+from sessions_gateway.db.reader import driver_pool, on_citus
 from sessions_gateway.gateway.context import Context
-from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, TooManySubscriptions
+from sessions_gateway.gateway.errors import UNAVAILABLE_MESSAGE, ErrorCode, TooManySubscriptions, code_in_place
 from sessions_gateway.gateway.observability import (
     LIVE_LISTENING,
     LIVE_MESSAGES,
@@ -53,11 +60,21 @@ from sessions_gateway.gateway.observability import (
     current,
 )
 from sessions_gateway.gateway.persisted import PersistedQueryError
-from sessions_gateway.schema.live import LiveConnection, LiveEvent, LiveRequest, live_request, query_form
+from sessions_gateway.loaders.statements import StatementBatches
+from sessions_gateway.schema import compiled
+from sessions_gateway.schema.live import (
+    LiveConnection,
+    LiveEvent,
+    LiveRequest,
+    live_request,
+    operation_of,
+    query_form,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from graphql import DocumentNode
     from sqlalchemy.ext.asyncio import AsyncEngine
     from strawberry.schema import BaseSchema
     from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
@@ -126,6 +143,8 @@ class Cohort:
     last: LiveEvent | None = None
     reading: bool = False
     again: bool = False  # a notice came while it read: read again once it is done
+    # The compiled plan's document and operation name, once a plan answered its read: it reads in batches.
+    planned: tuple[DocumentNode, str | None] | None = None
 
 
 def unavailable(message: str) -> LiveEvent:
@@ -196,14 +215,29 @@ class LiveHub:
         self._stale: set[str] = set()
         self._flush: asyncio.Task[None] | None = None
         self._closing = False
+        plans = getattr(schema, "plans", None)
+        self.plans: compiled.PlanCache | None = plans if isinstance(plans, compiled.PlanCache) else None
+        # Whether a batch may hold several tenants' cohorts (the policies admit a set); checked at
+        # start, and again every ``safety`` while nothing could prove it (no live session yet).
+        self.across_tenants = False
+        self._sets_checked_at: float | None = None
+
+    @property
+    def batching(self) -> bool:
+        """Whether cohorts read in batches: PostgreSQL's lone statements (a driver pool), not Citus, plans."""
+        dialect = self.engine.dialect
+        return self.plans is not None and driver_pool(dialect) is not None and not on_citus(dialect)
 
     async def start(self) -> None:
-        """Listen for notices if ``db/live_notify.sql``'s triggers are installed (else: poll).
+        """Check whether batches may hold several tenants; listen for notices if ``db/live_notify.sql`` is in.
 
         Not behind a pooler of transactions (``GATEWAY_DB_TRANSACTION_POOLER``): a ``LISTEN``
         holds a session, which such a pooler does not keep.
         """
-        if self.engine.dialect.name != "postgresql" or self.settings.db_transaction_pooler:
+        if self.engine.dialect.name != "postgresql":
+            return
+        await self._check_sets()
+        if self.settings.db_transaction_pooler:
             return
         try:
             installed = await notices_installed(self.engine)
@@ -220,6 +254,23 @@ class LiveHub:
             connect_timeout=self.settings.pool_timeout_ms / 1000,
         )
         self.listener.start()
+
+    async def _check_sets(self) -> None:
+        """Whether the policies admit a batch of tenants (``policies_admit_sets``); unproven: ask again later."""
+        if not self.batching:
+            return
+        try:
+            admitted = await policies_admit_sets(self.engine)
+        except Exception:  # the database away: one tenant per batch until proven
+            logger.warning("could not check whether live batches may read several tenants", exc_info=True)
+            admitted = None
+        self.across_tenants = admitted is True
+        self._sets_checked_at = None if admitted is not None else asyncio.get_running_loop().time()
+        if admitted is False:
+            logger.warning(
+                "the row-level security policies admit one tenant per statement (an earlier release's): "
+                "live subscriptions read one statement per tenant and shape; run init-db to read many tenants' at once"
+            )
 
     def watch(self, connection: LiveConnection, request: LiveRequest) -> Watch:
         """A subscriber's results: the cohort's current one at once if known, then each change.
@@ -281,6 +332,8 @@ class LiveHub:
             if self.listening and started < self._safety_at:
                 continue
             self._safety_at = started + self.safety
+            if self._sets_checked_at is not None and started - self._sets_checked_at >= self.safety:
+                await self._check_sets()
             await self._round([cohort for cohort in self.cohorts.values() if not cohort.reading])
 
     async def _round(self, cohorts: list[Cohort]) -> None:
@@ -289,8 +342,13 @@ class LiveHub:
             return
         record = RequestRecord("live")
         token = current.set(record)  # the engine's listener counts statements on it (observe_engine)
+        batches = (
+            StatementBatches(self.engine, across_tenants=self.across_tenants, limit=self._reads)
+            if self.batching
+            else None
+        )
         try:
-            await asyncio.gather(*(self.refresh(cohort) for cohort in cohorts))
+            await asyncio.gather(*(self.refresh(cohort, batches) for cohort in cohorts))
         finally:
             current.reset(token)
             LIVE_STATEMENTS.observe(record.statements)
@@ -317,8 +375,8 @@ class LiveHub:
             self._safety_at = asyncio.get_running_loop().time() + self.safety
             self._spawn(self._round(list(self.cohorts.values())))
 
-    async def refresh(self, cohort: Cohort) -> None:
-        """Read ``cohort``'s result once; hand it to its subscribers if it changed.
+    async def refresh(self, cohort: Cohort, batches: StatementBatches | None = None) -> None:
+        """Read ``cohort``'s result once (in ``batches`` if it may); hand it to its subscribers if it changed.
 
         Asked while it reads (a notice of a write its read may not have seen): once more after.
         """
@@ -327,10 +385,13 @@ class LiveHub:
             return
         cohort.reading = True
         try:
-            async with self._reads:
-                if self.cohorts.get(cohort.key) is not cohort:
-                    return  # every subscriber left while it waited
-                event = await self.read(cohort.key)
+            if batches is not None and cohort.planned is not None:
+                event = await self.read(cohort, batches)  # the batch's statement takes a read's place
+            else:
+                async with self._reads:
+                    if self.cohorts.get(cohort.key) is not cohort:
+                        return  # every subscriber left while it waited
+                    event = await self.read(cohort)
         except Exception:  # a read that failed: its subscribers keep the last result, and the next round reads again
             logger.warning("a live subscription's read failed", exc_info=True)
             return
@@ -350,11 +411,13 @@ class LiveHub:
         for mailbox in cohort.mailboxes:
             mailbox.put(event)
 
-    async def read(self, key: CohortKey) -> LiveEvent:
+    async def read(self, cohort: Cohort, batches: StatementBatches | None = None) -> LiveEvent:
         """The cohort's query, run as a request of its tenant runs it (a context and a reader of its own).
 
-        While the tenant-setting canary fails, no read: a ``SERVICE_UNAVAILABLE`` result, as a
-        request is refused then, never a result row-level security emptied.
+        With ``batches``, a cohort a plan answered before reads through the plan, its statement in
+        the batch of its shape. While the tenant-setting canary fails, no read: a
+        ``SERVICE_UNAVAILABLE`` result, as a request is refused then, never a result row-level
+        security emptied.
         """
         try:
             reason = await self.canary.refusal()
@@ -363,6 +426,12 @@ class LiveHub:
             return unavailable(UNAVAILABLE_MESSAGE)
         if reason is not None:
             return unavailable(f"The gateway is not ready: {reason}.")
+        if batches is not None and cohort.planned is not None:
+            try:
+                return await self._read_planned(cohort, cohort.planned, batches)
+            except compiled.Unsupported:  # not answered before any read: the executor's way, from now on
+                cohort.planned = None
+        key = cohort.key
         ctx = Context.for_request(
             tenant_id=key.tenant_id,
             db=self.engine,
@@ -379,7 +448,56 @@ class LiveHub:
                 )
         finally:
             await ctx.db.close()
+        if ctx.answered_by_plan and self.batching:
+            cohort.planned = self._plan_of(key)
         return LiveEvent(result.data, list(result.errors) if result.errors else None)
+
+    def _plan_of(self, key: CohortKey) -> tuple[DocumentNode, str | None] | None:
+        """The document of the plan that answered ``key``'s query, and the operation name it is kept under."""
+        if self.plans is None:
+            return None
+        for name in dict.fromkeys((key.operation_name, operation_of(key.query))):
+            plan = self.plans.peek(key.query, name)
+            if plan is not None:
+                return plan.document, name
+        return None
+
+    async def _read_planned(
+        self, cohort: Cohort, planned: tuple[DocumentNode, str | None], batches: StatementBatches
+    ) -> LiveEvent:
+        """The cohort's result through its plan, its one statement read in ``batches``.
+
+        The document passed the limits and validation at its first read (the verdict is the
+        document's own). ``compiled.Unsupported`` before any read when the plan cannot answer.
+        """
+        assert self.plans is not None  # planned only with plans  # noqa: S101
+        key = cohort.key
+        document, operation_name = planned
+        reader = BatchedReader(self.engine, key.tenant_id, batches.rows)
+        ctx = Context.for_request(
+            tenant_id=key.tenant_id,
+            db=self.engine,
+            media=self.settings.media,
+            cursor_key=self.settings.cursor_key,
+            reader=reader,
+        )
+        try:
+            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+                data, errors = await compiled.execute(
+                    self.plans,
+                    self.schema,  # type: ignore[arg-type]
+                    query=key.query,
+                    document=document,
+                    operation_name=operation_name,
+                    variables=orjson.loads(key.variables),
+                    ctx=ctx,
+                    roots=compiled.ONE_STATEMENT_ROOTS,
+                )
+        finally:
+            await reader.close()
+        if errors:
+            code_in_place(errors)
+        return LiveEvent(data, errors or None)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)

@@ -117,6 +117,19 @@ def query_form(query: str, operation_name: str | None) -> str:
     return text
 
 
+_OPERATIONS: Lru[str, str | None] = Lru(256)
+
+
+def operation_of(query: str) -> str | None:
+    """The name of ``query``'s first operation (a query form holds one): what a request that names none runs."""
+    if (found := _OPERATIONS.get(query)) is not None or query in _OPERATIONS:
+        return found
+    operations = [d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)]
+    name = operations[0].name.value if operations and operations[0].name else None
+    _OPERATIONS.put(query, name)
+    return name
+
+
 def as_query(definition: OperationDefinitionNode) -> OperationDefinitionNode:
     """``definition`` as a query."""
     return OperationDefinitionNode(

@@ -222,10 +222,14 @@ def recording(app: Starlette) -> Iterator[list[str]]:
 
 
 def binds_tenant(statement: str, parameters: Any, tenant: str) -> bool:
-    """Whether ``statement`` names ``tenant_id`` and binds ``tenant`` among its parameters' values."""
+    """Whether ``statement`` names ``tenant_id`` and binds ``tenant`` among its parameters' values.
+
+    A batch of live reads (``db/batch.py``) binds its cohorts' tenants as one array: ``tenant`` among them.
+    """
     rows = parameters if isinstance(parameters, list) else [parameters]
     values = [v for row in rows for v in (row.values() if isinstance(row, dict) else row or ())]
-    return "tenant_id" in statement and tenant in values
+    arrays = [item for v in values if isinstance(v, list) for item in v]
+    return "tenant_id" in statement and (tenant in values or tenant in arrays)
 
 
 @contextlib.asynccontextmanager
@@ -325,6 +329,7 @@ def executor_statements(executor_app: Starlette) -> Iterator[list[str]]:
 SLOW_MODULES = frozenset(
     {
         "api/test_live.py",
+        "api/test_live_batches.py",
         "api/test_live_javascript.py",
         "api/test_live_notices.py",
         "docs/test_readme_commands.py",

@@ -1,0 +1,175 @@
+"""One statement for the lone statements of many requests of one shape: live subscriptions' reads.
+
+A list or a detail is one statement (``Template``): its text fixed by its shape, its values bound
+by name. The requests of one shape, whatever their tenants and values, read in one statement
+per ``BATCH_SIZE`` of them (``batch_statement``), as Hasura multiplexes its live queries::
+
+    SELECT r.*, c.cohort
+    FROM unnest($1::text[], $2::text[], ...) WITH ORDINALITY AS c(tenant_id, status, ..., cohort)
+    JOIN LATERAL (<the request's statement, each value read from c>) AS r ON true
+    ORDER BY c.cohort, <the statement's own order>
+
+Each request's statement runs as it would alone, its every table read pinned to the request's
+own tenant (``c.tenant_id``): the shard-routing rule holds per request. Row-level security, the
+second wall, lets the statement see the batch's tenants only (``tenant_script`` of them, set on
+the connection's session, and kept there: the same batch at the next round sends no ``SET``).
+
+A batch of several tenants needs the policies of this release (``db/row_security.sql``, which
+read ``sessions_gateway.tenant_ids``); ``policies_admit_sets`` tells whether they are there.
+PostgreSQL only, outside Citus (a join over many tenants is not one shard's), on the driver pool.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ARRAY, column, func, literal_column, select, text, true
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
+
+from sessions_gateway.db.engine import CANARY_FUNCTION_PROBE, CANARY_TENANT_PROBE
+from sessions_gateway.db.reader import Record, Template, TenantReader, fetch_alone, record_type
+from sessions_gateway.db.tables import sessions
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+    from sqlalchemy import Select
+    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.sql import Executable
+
+# Requests per statement (Hasura's default batch of cohorts).
+BATCH_SIZE = 100
+COHORT = "cohort"  # the batch statement's last column: the request's place in the batch, from 1
+CORRELATION = "c"  # the cohorts' name in the batch statement
+NO_TENANT = ""  # no tenant's id: the second tenant of ``policies_admit_sets``'s batch
+
+
+def batch_statement(template: Template) -> tuple[Template, tuple[str, ...]]:
+    """``template``'s statement for many requests at once, and the names of its values in ``$n`` order.
+
+    Each named value of ``template`` becomes one array parameter (``batch_<name>``) of the
+    values of every request in the batch; the anonymous ones stay constants of the text.
+    """
+    found = _BATCHES.get(template)
+    if found is not None:
+        return found
+    binds: dict[str, BindParameter[Any]] = {}
+    for element in visitors.iterate(template.statement):
+        if isinstance(element, BindParameter) and not element.unique:
+            binds.setdefault(element.key, element)
+    names = tuple(binds)
+    cohorts = (
+        func.unnest(*(_array(name, binds[name]) for name in names))
+        .table_valued(*(column(name, binds[name].type) for name in names), with_ordinality=COHORT)
+        .render_derived(name=CORRELATION)
+    )
+
+    def each_from_cohort(element: Any) -> Any:
+        # By name (the lateral reads the cohort's row): a column object would add the cohorts to
+        # every subquery's FROM, which does not know it is correlated.
+        if isinstance(element, BindParameter) and not element.unique and element.key in binds:
+            return literal_column(f"{CORRELATION}.{element.key}", element.type)
+        return None
+
+    replaced: Select[Any] = visitors.replacement_traverse(template.statement, {}, each_from_cohort)  # type: ignore[call-overload]
+    inner = replaced.subquery().lateral("r")
+    ordering = [inner.c[name].desc() if descending else inner.c[name].asc() for name, descending in template.order]
+    statement = (
+        select(*(inner.c[name] for name in template.columns), cohorts.c[COHORT])
+        .select_from(cohorts.join(inner, true()))
+        .order_by(cohorts.c[COHORT], *ordering)
+    )
+    found = (Template(statement), names)
+    if len(_BATCHES) >= MAX_BATCH_STATEMENTS:
+        _BATCHES.pop(next(iter(_BATCHES)))  # the oldest
+    _BATCHES[template] = found
+    return found
+
+
+def _array(name: str, bind: BindParameter[Any]) -> BindParameter[Any]:
+    """The array of every request's value of ``bind`` (each item bound as ``bind``'s type binds it)."""
+    return BindParameter(f"batch_{name}", type_=ARRAY(bind.type))
+
+
+# Batch statements by the template they batch (as many as ``db/queries.py`` keeps templates).
+MAX_BATCH_STATEMENTS = 1024
+_BATCHES: dict[Template, tuple[Template, tuple[str, ...]]] = {}
+
+
+async def run_batch(
+    engine: AsyncEngine, template: Template, requests: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[list[Record]]:
+    """Each request's rows of ``template`` (a tenant, and the values it binds), read in one statement.
+
+    The rows are the driver's records, in the request's order, each with its cohort last: read
+    by position, as a lone statement's (``TenantReader.rows(named=False)``).
+    """
+    statement, names = batch_statement(template)
+    values = {f"batch_{name}": [request[name] for _, request in requests] for name in names}
+    text, arguments = statement.arguments(engine.dialect, values)
+    tenants = tuple(sorted({tenant for tenant, _ in requests}))
+    found = await fetch_alone(engine, tenants[0] if len(tenants) == 1 else tenants, text, arguments)
+    out: list[list[Record]] = [[] for _ in requests]
+    at = len(template.columns)
+    for row in found:
+        out[row[at] - 1].append(row)
+    return out
+
+
+class BatchedReader(TenantReader):
+    """A request's reader whose one statement joins a batch (``route``, given the tenant, the template, the values).
+
+    Only a request that reads one statement alone (``one_statement``) is routed, and only its
+    statement of a fixed text (a ``Template``); anything else reads as ``TenantReader`` does.
+    """
+
+    __slots__ = ("_route",)
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tenant_id: str,
+        route: Callable[[str, Template, Mapping[str, Any]], Awaitable[list[Record]]],
+    ) -> None:
+        super().__init__(engine, tenant_id)
+        self._route = route
+
+    async def rows(
+        self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None, *, named: bool = True
+    ) -> list[Record]:
+        if not (self._alone and isinstance(statement, Template)):
+            return await super().rows(statement, parameters, named=named)
+        self._alone = False
+        values = parameters or {}
+        batch = statement.batch
+        if batch is not None:  # the form of it that batches with more of its shape
+            statement, values = batch[0], {**values, **batch[1]}
+        found = await self._route(self.tenant_id, statement, values)
+        if named:
+            make = record_type(statement.columns)
+            return [tuple.__new__(make, tuple(row)[: len(statement.columns)]) for row in found]
+        return found
+
+
+async def policies_admit_sets(engine: AsyncEngine) -> bool | None:
+    """Whether the row-level security policies let a batch read each of its tenants; ``None``: nothing to prove it with.
+
+    Reads, as a batch reads (``tenant_script`` of two tenants: the canary's and one that is no
+    tenant's), one live session of the tenant ``gw_canary_tenant()`` names (``db/canary.sql``).
+    Policies of an earlier release read ``sessions_gateway.tenant_id`` only, which a batch leaves
+    empty: no row. ``None`` without the canary's function or a live session (as the canary skips).
+    """
+    async with engine.connect() as conn:
+        probe = (await conn.execute(text(CANARY_FUNCTION_PROBE))).one()
+        if not (probe.present and probe.callable):
+            return None
+        tenant_id = await conn.scalar(text(CANARY_TENANT_PROBE))
+    if tenant_id is None:
+        return None
+    statement = Template(
+        select(sessions.c.id).where(sessions.c.tenant_id == tenant_id, sessions.c.deleted_at.is_(None)).limit(1)
+    )
+    sql, arguments = statement.arguments(engine.dialect, {})
+    rows = await fetch_alone(engine, tuple(sorted((tenant_id, NO_TENANT))), sql, arguments)
+    return bool(rows)

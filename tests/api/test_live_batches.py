@@ -1,0 +1,126 @@
+"""Live subscriptions read in batches (PostgreSQL): one statement per document shape per round, whatever the tenants.
+
+Each subscriber still gets exactly what its own query answers, and the policies of an earlier
+release (one tenant per statement) get one batch per tenant rather than empty results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from prometheus_client import REGISTRY
+
+from sessions_gateway.db.reader import TENANTS_SETTING
+from tests.conftest import run_script
+from tests.live import INTERVAL, QUIET, feed, live_gateway, subscriber, writer
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tests.live import Feed, Gateway
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("GATEWAY_TEST_POSTGRES_URL"), reason="batched reads are PostgreSQL's (GATEWAY_TEST_POSTGRES_URL)"
+)
+
+LIST = """
+subscription Rows($first: Int) {
+  sessions(first: $first) { edges { node { id name status user { displayName } } } }
+}
+"""
+QUERY = LIST.replace("subscription", "query", 1)
+# The policies db/row_security.sql installed before batches: one tenant per statement.
+EARLIER_POLICIES = "".join(
+    f"DROP POLICY IF EXISTS gateway_tenant_isolation ON {table}; "
+    f"CREATE POLICY gateway_tenant_isolation ON {table} FOR SELECT "
+    f"USING (tenant_id = current_setting('sessions_gateway.tenant_id', true)); "
+    for table in ("users", "tasks", "sessions", "recordings", "procedures", "session_summaries")
+)
+
+
+def rounds_and_statements() -> tuple[float, float]:
+    """The live rounds so far in this process, and the statements they sent."""
+    count = REGISTRY.get_sample_value("gateway_live_refetch_statements_count") or 0.0
+    total = REGISTRY.get_sample_value("gateway_live_refetch_statements_sum") or 0.0
+    return count, total
+
+
+async def statements_per_round(rounds: int) -> float:
+    """The statements each of the next ``rounds`` polling rounds sent, on average."""
+    before = rounds_and_statements()
+    await asyncio.sleep(rounds * INTERVAL)
+    while rounds_and_statements()[0] - before[0] < rounds:  # a loaded machine: a round or two late  # noqa: ASYNC110
+        await asyncio.sleep(INTERVAL / 4)
+    after = rounds_and_statements()
+    return (after[1] - before[1]) / (after[0] - before[0])
+
+
+async def check_each_feed(gateway: Gateway, feeds: list[tuple[str, int, Feed]]) -> list[Any]:
+    """Each feed's next result, which must be what its tenant's query answers now."""
+    received = []
+    for tenant, first, watching in feeds:
+        result = await watching.next()
+        assert {"data": result} == await gateway.query(QUERY, {"first": first}, tenant=tenant)
+        received.append(result)
+    return received
+
+
+@pytest.mark.parametrize("policies", ["this release's", "an earlier release's"])
+async def test_cohorts_of_every_tenant_read_in_one_statement_per_round_each_getting_its_own_result(
+    tmp_path: Path, policies: str
+) -> None:
+    async with live_gateway("postgresql", tmp_path) as gateway, writer(gateway) as db:
+        hub = gateway.app.state.live
+        if policies == "an earlier release's":
+            await run_script(gateway.owner_url, EARLIER_POLICIES)
+            await hub._check_sets()  # as at start behind those policies
+        assert hub.batching
+        assert hub.across_tenants is (policies == "this release's")
+        async with (
+            subscriber(gateway, "alpha") as alpha,
+            subscriber(gateway, "beta") as beta,
+            feed(alpha, LIST, {"first": 1}) as alpha_one,
+            feed(alpha, LIST, {"first": 5}) as alpha_five,
+            feed(beta, LIST, {"first": 1}) as beta_one,
+            feed(beta, LIST, {"first": 5}) as beta_five,
+        ):
+            feeds = [("alpha", 1, alpha_one), ("alpha", 5, alpha_five), ("beta", 1, beta_one), ("beta", 5, beta_five)]
+            # given: each subscriber's first result, its own tenant's rows (never empty)
+            first = await check_each_feed(gateway, feeds)
+            assert all(result["sessions"]["edges"] for result in first)
+            # each cohort read once alone (its plan found), then in the rounds' batches
+            assert all(cohort.planned is not None for cohort in hub.cohorts.values())
+
+            # then: four cohorts of two tenants, one statement a round (one a tenant, behind the earlier policies)
+            assert await statements_per_round(3) == (1 if hub.across_tenants else 2)
+
+            # when: alpha's newest session is renamed
+            await db.update("sessions", {"id": "a-run"}, name="Renamed by the pipeline")
+            # then: alpha's subscribers get it, as their query answers it; beta's get nothing
+            changed = await check_each_feed(gateway, feeds[:2])
+            assert all(r["sessions"]["edges"][0]["node"]["name"] == "Renamed by the pipeline" for r in changed)
+            await beta_one.nothing()
+            await beta_five.nothing(QUIET / 5)
+        await gateway.serves_queries()
+
+
+async def test_a_batch_sets_its_tenants_once_and_keeps_them_for_the_next_round(tmp_path: Path) -> None:
+    async with (
+        live_gateway("postgresql", tmp_path) as gateway,
+        subscriber(gateway, "alpha") as alpha,
+        subscriber(gateway, "beta") as beta,
+        feed(alpha, LIST, {"first": 2}) as alpha_feed,
+        feed(beta, LIST, {"first": 2}) as beta_feed,
+    ):
+        await alpha_feed.next()
+        await beta_feed.next()
+        await statements_per_round(2)
+        # then: one pooled connection holds the batch's tenants on its session, as a tuple
+        pool = gateway.app.state.engine.dialect.sessions_gateway_driver_pool
+        assert ("alpha", "beta") in [connection.session_tenant for connection in pool.free]
+        batch = next(c for c in pool.free if c.session_tenant == ("alpha", "beta"))
+        assert await batch.fetchval(f"SELECT current_setting('{TENANTS_SETTING}')") == '{"alpha","beta"}'
+        assert await batch.fetchval("SELECT current_setting('sessions_gateway.tenant_id')") == ""
