@@ -37,7 +37,8 @@ def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> No
     from sessions_gateway.gateway.observability import log_config, serve_metrics, share_metrics_between_workers  # noqa: PLC0415
 
     share_metrics_between_workers(workers)
-    serve_metrics(Settings.from_env())  # after the line above: with several workers it reads their files
+    settings = Settings.from_env()
+    serve_metrics(settings)  # after the line above: with several workers it reads their files
     uvicorn.run(
         app_or_path,  # type: ignore[arg-type]
         host=host,
@@ -52,6 +53,7 @@ def _serve(app_or_path: object, *, host: str, port: int, workers: int = 1) -> No
         loop="uvloop",
         http="httptools",
         proxy_headers=False,
+        ws_per_message_deflate=settings.ws_compression,
     )
 
 

@@ -95,6 +95,9 @@ class Settings:
     # Per worker: one tenant's live subscriptions, and WebSocket connections (0: no live subscriptions).
     live_max_subscriptions_per_tenant: int = 200
     live_max_connections: int = 1_000
+    # WebSocket permessage-deflate: off, as Hasura's default (compressing each result costs the worker
+    # more CPU than its bytes cost a dashboard's network); on when the clients are far and results large.
+    ws_compression: bool = False
 
     @property
     def jwt_algorithms(self) -> list[str]:
@@ -188,6 +191,7 @@ class Settings:
             persisted_dir = config("PERSISTED_QUERIES_DIR", default=None) or None
             persisted_only = config("PERSISTED_QUERIES_ONLY", cast=bool, default=False)
             tracing = config("TRACING", cast=bool, default=False)
+            ws_compression = config("WS_COMPRESSION", cast=bool, default=False)
             live = {
                 name: config(name.upper(), cast=int, default=getattr(LIVE_DEFAULTS, name))
                 for name in (
@@ -229,6 +233,7 @@ class Settings:
             persisted_queries_dir=None if persisted_dir is None else Path(persisted_dir),
             persisted_queries_only=persisted_only,
             tracing=tracing,
+            ws_compression=ws_compression,
             metrics_port=metrics_port,
             metrics_host=config("METRICS_HOST", default="127.0.0.1"),
             **live,

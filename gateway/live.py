@@ -44,6 +44,7 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.types.execution import ExecutionResult
 
 from sessions_gateway.db.batch import BatchedReader, policies_admit_sets
 from sessions_gateway.db.engine import driver_dsn
@@ -151,10 +152,16 @@ def unavailable(message: str) -> LiveEvent:
     return LiveEvent(None, [GraphQLError(message, extensions={"code": str(ErrorCode.SERVICE_UNAVAILABLE)})])
 
 
-def digest_of(event: LiveEvent) -> bytes:
-    """A result's hash: its data and its errors as a client receives them."""
-    errors = [error.formatted for error in event.errors or ()]
-    return hashlib.blake2b(orjson.dumps([event.data, errors]), digest_size=16).digest()
+def encoded(event: LiveEvent) -> bytes:
+    """A result as the payload of its "next" message: its data, and its errors as a client receives them."""
+    if not event.errors:
+        return orjson.dumps({"data": event.data})
+    return orjson.dumps({"data": event.data, "errors": [error.formatted for error in event.errors]})
+
+
+def digest_of(payload: bytes) -> bytes:
+    """A result's hash, of its payload (``encoded``)."""
+    return hashlib.blake2b(payload, digest_size=16).digest()
 
 
 class Watch:
@@ -404,9 +411,12 @@ class LiveHub:
         self.changed(cohort, event)
 
     def changed(self, cohort: Cohort, event: LiveEvent) -> None:
-        digest = digest_of(event)
+        payload = encoded(event)
+        digest = digest_of(payload)
         if digest == cohort.digest:
             return
+        if not event.errors:  # written once, sent to each subscriber as it is
+            event = LiveEvent(event.data, None, payload.decode())
         cohort.digest, cohort.last = digest, event
         for mailbox in cohort.mailboxes:
             mailbox.put(event)
@@ -521,8 +531,11 @@ class TextWebSocket(ASGIWebSocketAdapter):
     """Strawberry's WebSocket adapter, sending text frames: graphql-transport-ws messages are text."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
+        await self.send_text(orjson.dumps(message).decode())
+
+    async def send_text(self, text: str) -> None:
         try:
-            await self.ws.send_text(orjson.dumps(message).decode())
+            await self.ws.send_text(text)
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
@@ -592,6 +605,31 @@ class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
                 message = {**message, "payload": {**payload, "query": resolved.query}}  # type: ignore[typeddict-item]
         await super().handle_subscribe(message)
 
+    async def _send_result_stream(self, operation: Operation[LiveConnection, None], result_source: Any) -> None:
+        """Strawberry's, for the first result; then each result of the subscription's ``Watch`` as it was written.
+
+        Strawberry sends each result of a stream through its executor and its extensions; a live
+        result is whole already (``LiveExecutor``): after the first, the results are taken from
+        the subscription's ``Watch`` straight and sent as their cohort wrote them, once for all
+        its subscribers (``LiveEvent.encoded``). A stream with no watch (an error before any)
+        goes on Strawberry's way.
+        """
+        await super()._send_result_stream(operation, _first(result_source))
+        request = live_request.get()
+        watches = [opened for opened in request.opened if isinstance(opened, Watch)] if request is not None else []
+        if len(watches) != 1:
+            await super()._send_result_stream(operation, result_source)
+            return
+        async for event in watches[0]:
+            if operation.completed:
+                return
+            if event.encoded is None:
+                await operation.send_next(ExecutionResult(event.data, event.errors))
+                continue
+            await self.websocket.send_text(  # type: ignore[attr-defined]
+                f'{{"id":{orjson.dumps(operation.id).decode()},"type":"next","payload":{event.encoded}}}'
+            )
+
     async def run_operation(self, operation: Operation[LiveConnection, None]) -> None:
         request = LiveRequest(operation.query, operation.operation_name, operation.variables)
         token = live_request.set(request)
@@ -601,6 +639,13 @@ class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
             live_request.reset(token)
             for opened in request.opened:
                 await opened.aclose()
+
+
+async def _first(source: Any) -> Any:
+    """The first result of ``source`` (left open: the rest is read from where it stopped)."""
+    async for result in source:
+        yield result
+        return
 
 
 # A subscribe message's members, and what each must be when present (graphql-transport-ws).

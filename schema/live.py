@@ -49,6 +49,9 @@ class LiveEvent:
 
     data: dict[str, Any] | None
     errors: list[GraphQLError] | None = None
+    # The "next" message's payload as JSON text, when it holds no errors: written once per result,
+    # sent as it is to each of its subscribers (``gateway/live.py``).
+    encoded: str | None = None
 
 
 class LiveFeed(Protocol):

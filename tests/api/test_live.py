@@ -13,6 +13,9 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+import pytest
+
+from sessions_gateway.schema.live import LiveExecutor
 from tests import factories as f
 from tests.helpers import token_for
 from tests.live import QUIET, T0, WITHIN, feed, live_gateway, subscriber, writer
@@ -80,6 +83,36 @@ async def test_the_list_is_sent_at_subscribe_then_at_each_change_and_never_when_
             assert third["sessions"]["edges"][0]["node"]["id"] == "a-new"
             assert {"data": third} == await gateway.query(as_query(LIST), {"first": 10})
         await gateway.serves_queries()
+
+
+async def test_after_the_first_result_each_is_sent_as_its_cohort_wrote_it_not_executed_per_subscriber(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executed: list[object] = []
+    execute = LiveExecutor.execute_operation
+
+    def counted(self: LiveExecutor, serially: bool | None = None) -> object:  # noqa: FBT001
+        executed.append(self.root_value)
+        return execute(self, serially)
+
+    monkeypatch.setattr(LiveExecutor, "execute_operation", counted)
+    async with (
+        live_gateway(backend, tmp_path) as gateway,
+        writer(gateway) as db,
+        subscriber(gateway) as one,
+        subscriber(gateway) as two,
+        feed(one, LIST, {"first": 10}) as first,
+        feed(two, LIST, {"first": 10}) as second,
+    ):
+        assert await first.next() == await second.next()
+        assert len(executed) == 2  # each subscription's first result: Strawberry's way
+        for name in ("One", "Two"):
+            await db.update("sessions", {"id": "a-run"}, name=name)
+            changed = await first.next()
+            assert changed == await second.next()
+            assert {"data": changed} == await gateway.query(as_query(LIST), {"first": 10})
+            assert changed["sessions"]["edges"][0]["node"]["name"] == name
+        assert len(executed) == 2  # the changes: written once per cohort, sent as they are
 
 
 async def test_the_detail_follows_its_recording_its_summary_and_its_erasure(backend: str, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -19,6 +20,8 @@ import jwt
 import pytest
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateTable
+from websockets.asyncio.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
 from sessions_gateway.db.indexes import GATEWAY_INDEXES
 from sessions_gateway.db.tables import metadata
@@ -383,6 +386,28 @@ def test_served_requests_are_logged_as_json_lines_and_counted_in_metrics_across_
     assert {(line["tenant"], line["operation"], line["outcome"], line["status"]) for line in lines} == {
         ("acme", "Counted", "ok", 200)
     }
+
+
+@pytest.mark.parametrize("compression", [None, "true"], ids=["default", "on"])
+def test_serve_compresses_websocket_messages_only_when_told_to(
+    tmp_path: Path, seeded_db: Path, compression: str | None
+) -> None:
+    env = {} if compression is None else {"WS_COMPRESSION": compression}
+
+    async def negotiated(base: str) -> str | None:
+        url = base.replace("http://", "ws://") + "/graphql"
+        # the websockets client offers permessage-deflate, as browsers do
+        async with ws_connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+            assert ws.response is not None
+            return ws.response.headers.get("Sec-WebSocket-Extensions")
+
+    with serving(seeded_db, tmp_path, **env) as (_process, base):
+        extensions = asyncio.run(negotiated(base))
+    if compression is None:
+        assert extensions is None
+    else:
+        assert extensions is not None
+        assert extensions.startswith("permessage-deflate")
 
 
 def test_serve_answers_over_real_http(server: str, seeded_db: Path) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 from graphql import GraphQLError
 
-from sessions_gateway.gateway.live import Mailbox, digest_of
+from sessions_gateway.gateway.live import Mailbox, digest_of, encoded
 from sessions_gateway.schema.live import LiveEvent, query_form
 
 
@@ -42,7 +43,20 @@ def test_a_subscription_asks_the_query_with_the_same_selection() -> None:
 
 def test_a_result_hash_covers_its_data_and_its_errors() -> None:
     data = {"session": {"id": "a", "name": "A"}}
-    assert digest_of(LiveEvent(data)) == digest_of(LiveEvent({"session": {"id": "a", "name": "A"}}))
-    assert digest_of(LiveEvent(data)) != digest_of(LiveEvent({"session": {"id": "a", "name": "B"}}))
+
+    def digest(event: LiveEvent) -> bytes:
+        return digest_of(encoded(event))
+
+    assert digest(LiveEvent(data)) == digest(LiveEvent({"session": {"id": "a", "name": "A"}}))
+    assert digest(LiveEvent(data)) != digest(LiveEvent({"session": {"id": "a", "name": "B"}}))
     failed = LiveEvent(None, [GraphQLError("unavailable", extensions={"code": "SERVICE_UNAVAILABLE"})])
-    assert digest_of(failed) != digest_of(LiveEvent(None))
+    assert digest(failed) != digest(LiveEvent(None))
+
+
+def test_a_result_is_written_as_the_payload_a_client_receives() -> None:
+    assert orjson.loads(encoded(LiveEvent({"session": None}))) == {"data": {"session": None}}
+    failed = LiveEvent(None, [GraphQLError("unavailable", extensions={"code": "SERVICE_UNAVAILABLE"})])
+    assert orjson.loads(encoded(failed)) == {
+        "data": None,
+        "errors": [{"message": "unavailable", "extensions": {"code": "SERVICE_UNAVAILABLE"}}],
+    }
