@@ -392,8 +392,6 @@ def test_served_requests_are_logged_as_json_lines_and_counted_in_metrics_across_
 def test_serve_compresses_websocket_messages_only_when_told_to(
     tmp_path: Path, seeded_db: Path, compression: str | None
 ) -> None:
-    env = {} if compression is None else {"WS_COMPRESSION": compression}
-
     async def negotiated(base: str) -> str | None:
         url = base.replace("http://", "ws://") + "/graphql"
         # the websockets client offers permessage-deflate, as browsers do
@@ -401,7 +399,12 @@ def test_serve_compresses_websocket_messages_only_when_told_to(
             assert ws.response is not None
             return ws.response.headers.get("Sec-WebSocket-Extensions")
 
-    with serving(seeded_db, tmp_path, **env) as (_process, base):
+    served = (
+        serving(seeded_db, tmp_path)
+        if compression is None
+        else serving(seeded_db, tmp_path, WS_COMPRESSION=compression)
+    )
+    with served as (_process, base):
         extensions = asyncio.run(negotiated(base))
     if compression is None:
         assert extensions is None
