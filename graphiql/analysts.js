@@ -273,7 +273,8 @@
     return h("dl", { className: "analysts-totals" }, shown.map(function (name) {
       var value = props.report[name];
       return [h("dt", { key: name + "-name" }, name),
-        h("dd", { key: name + "-value" }, value === null ? "null" : String(value))];
+        h("dd", { key: name + "-value" }, value === null ? "null"
+          : typeof value === "number" && !Number.isInteger(value) ? value.toFixed(2) : String(value))];
     }));
   }
 
