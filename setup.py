@@ -56,12 +56,18 @@ def _package(relative: str) -> Path:
 
 
 def _licences(root: Path, package: Path) -> list[str]:
-    """A package's licence files; none when its package.json names its licence (it is carried too)."""
-    found = [name for name in ("LICENSE", "LICENSE.md") if (root / SOURCE / package / name).is_file()]
-    manifest = root / SOURCE / package / "package.json"
+    """A package's licence files, then those of the packages installed inside it, which its build bundles.
+
+    A package without one must name its licence in its package.json (carried too): ``@graphiql/plugin-explorer``
+    does, and its build bundles ``graphiql-explorer``, whose LICENSE is carried.
+    """
+    folder = root / SOURCE / package
+    found = [name for name in ("LICENSE", "LICENSE.md") if (folder / name).is_file()]
+    manifest = folder / "package.json"
     if not found and manifest.is_file() and not json.loads(manifest.read_text(encoding="utf-8")).get("license"):
         raise FileError(f"{SOURCE}/{package} has no licence file and names no licence")
-    return found
+    nested = [*folder.glob("node_modules/*/LICENSE*"), *folder.glob("node_modules/@*/*/LICENSE*")]
+    return found + sorted(path.relative_to(folder).as_posix() for path in nested)
 
 
 def example_pages(root: Path = HERE) -> list[str]:

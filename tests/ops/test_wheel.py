@@ -42,6 +42,8 @@ PACKAGED = f"{NAMESPACE}/gateway/graphiql_files"
 NPM_PACKAGES = ("graphiql", "react", "react-dom", "@graphiql/plugin-explorer", "chart.js")
 # each package's licence file: @graphiql/plugin-explorer ships none, its package.json names it (MIT)
 LICENCES = {"graphiql": "LICENSE", "react": "LICENSE", "react-dom": "LICENSE", "chart.js": "LICENSE.md"}
+# and the licence of what a package's build bundles, installed inside it
+BUNDLED_LICENCES = ["@graphiql/plugin-explorer/node_modules/graphiql-explorer/LICENSE"]
 BUILD_SECONDS = 300
 INSTALL_SECONDS = 600
 DEMO_SESSIONS = 40
@@ -123,7 +125,9 @@ def test_the_wheel_carries_graphiqls_files_their_licences_and_pins(wheel: Path) 
     carried = {name.removeprefix(f"{PACKAGED}/") for name in names if name.startswith(f"{PACKAGED}/node_modules/")}
     assert carried == {relative for relative in served_files() if relative.startswith("node_modules/")} | {
         f"node_modules/{package}/package.json" for package in NPM_PACKAGES
-    } | {f"node_modules/{package}/{name}" for package, name in LICENCES.items()}
+    } | {f"node_modules/{package}/{name}" for package, name in LICENCES.items()} | {
+        f"node_modules/{relative}" for relative in BUNDLED_LICENCES
+    }
 
 
 def test_the_installed_demo_serves_graphiql_from_an_empty_folder(
@@ -224,7 +228,7 @@ def test_a_build_with_other_versions_than_the_locks_stops(tmp_path: Path) -> Non
         relative.removeprefix("node_modules/") for relative in served_files() if relative.startswith("node_modules/")
     ]
     files += [f"{package}/package.json" for package in NPM_PACKAGES]
-    files += [f"{package}/{name}" for package, name in LICENCES.items()]
+    files += [f"{package}/{name}" for package, name in LICENCES.items()] + BUNDLED_LICENCES
     for relative in files:
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / relative, target / relative)
