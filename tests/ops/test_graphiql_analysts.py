@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page, Request
 
 DEMO_SESSIONS = 300  # per tenant: several pages of the list, a year of weeks
-TIME_ZONE = "America/New_York"  # the browser's, unlike the server's UTC
+TIME_ZONE = "Europe/Paris"  # the browser's: its local midnights are the evening before in UTC
 TABS = ["SessionsList", "SessionDetail", "SessionsReport", "WeeklyTimeline"]
 # the Variables tab's editor (the first of the two under the query, shown or not)
 VARIABLES_EDITOR = ".graphiql-editor-tool > .graphiql-editor:first-child .CodeMirror"
@@ -297,6 +297,14 @@ def test_the_charts_export_as_png_their_parts_as_csv_and_the_timeline_draws_as_b
         (entry["user"]["displayName"], entry["count"], entry["completed"], entry["averageScore"])
         for entry in report["byUser"]
     ]
+    # a name a spreadsheet would run as a formula is written as text; commas and quotes are quoted
+    written = page.evaluate(
+        """() => SessionsGatewayAnalysts.toCsv([
+            {user: {displayName: '=HYPERLINK("x")'}, count: 1, averageScore: null},
+            {user: {displayName: 'Lee, "Ann"'}, count: -2, averageScore: 50.5},
+        ])"""
+    )
+    assert written == ('user.displayName,count,averageScore\r\n"\'=HYPERLINK(""x"")",1,\r\n"Lee, ""Ann""",-2,50.5\r\n')
     browser.stayed_on_the_gateway_without_errors()
 
 
@@ -309,9 +317,10 @@ def test_the_weekly_timeline_tab_is_drawn_in_the_browsers_time_zone(browser: Bro
     timeline = shown["data"]["sessionsReport"]["timeline"]
     assert shown == browser.ask({"query": example("WeeklyTimeline"), "variables": {"timeZone": TIME_ZONE}})
     drawn = browser.chart("timeline")
-    # each bucket starts on a Monday, at midnight in New York: the label is that Monday
+    # each bucket starts on a Monday, at midnight in Paris (Sunday evening in UTC): the label is that Monday
     labels = [local_date(bucket["start"], TIME_ZONE) for bucket in timeline]
     assert all(datetime.fromisoformat(label).weekday() == 0 for label in labels)
+    assert all(bucket["start"][:10] != label for bucket, label in zip(timeline, labels, strict=True))  # not UTC's
     assert drawn["labels"] == labels
     assert [d["drawn"] for d in drawn["datasets"]] == [len(timeline)] * 3
     assert drawn["datasets"][0]["data"] == [bucket["count"] for bucket in timeline]
