@@ -2,8 +2,9 @@
 // - a "Charts" panel that draws the report parts of the last result with Chart.js: timeline as a line or
 //   bar chart, byStatus / byRole / byTaskSource as bars, byUser as ranked bars, scoreDeciles as a histogram;
 //   each chart exports as PNG, each part as CSV;
-// - a "Next page" toolbar button, shown when the last result is a connection with pageInfo.hasNextPage:
-//   it runs the query again with the variable `after` set to pageInfo.endCursor;
+// - a "Next page" toolbar button, shown when the last result is a connection with pageInfo.hasNextPage
+//   (and the tab in view holds the query it answered): it runs the query again with the variable `after`
+//   set to pageInfo.endCursor;
 // - the example tabs' variables: the browser's time zone, and the id of the tenant's newest session.
 // It reads the results through the fetcher GraphiQL runs with (wrapFetcher): no other request, no storage.
 (function () {
@@ -333,9 +334,11 @@
     var entry = useLastResult();
     var editors = hooks.useEditorContext({ nonNull: true });
     var execution = hooks.useExecutionContext({ nonNull: true });
-    var next = entry ? nextPage(entry.result) : null;
+    var active = editors.tabs[editors.activeTabIndex];
+    var query = active ? active.query : null;
+    // only for the query whose result it is: another tab, or the query edited since, has no next page yet
+    var next = entry && entry.params.query === query ? nextPage(entry.result) : null;
     if (!next) return null;
-    var query = editors.queryEditor ? editors.queryEditor.getValue() : "";
     var ready = declaresAfter(query) && !execution.isFetching;
     var label = declaresAfter(query)
       ? "Next page of " + next.field + " (after: its endCursor)"

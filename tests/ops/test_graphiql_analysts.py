@@ -359,6 +359,12 @@ def test_next_page_runs_the_list_again_after_its_end_cursor(browser: Browser) ->
     assert len(second["edges"]) == 20
     ids = [edge["node"]["id"] for edge in first["edges"] + second["edges"]]
     assert len(set(ids)) == 40
+    # the button belongs to the list's tab: not on another one
+    assert page.locator(NEXT_PAGE).count() == 1
+    browser.tab("SessionsReport")
+    assert page.locator(NEXT_PAGE).count() == 0
+    browser.tab("SessionsList")
+    assert page.locator(NEXT_PAGE).count() == 1
     browser.stayed_on_the_gateway_without_errors()
 
 
