@@ -1,7 +1,10 @@
 """GraphiQL served by the gateway itself: its page and the few files the page loads, nothing from a CDN.
 
 The files are the builds that ``graphiql/package-lock.json`` pins, installed into ``graphiql/node_modules``
-by ``npm ci`` (``make install`` runs it), plus ``graphiql/boot.js``, which starts GraphiQL. A built wheel
+by ``npm ci`` (``make install`` runs it): React, GraphiQL, its explorer plugin and Chart.js, each package's
+own UMD build (no bundler), plus ``graphiql/boot.js``, which starts GraphiQL, and ``graphiql/analysts.js``
+with its stylesheet, this page's own plugins (the report's charts, next page). GraphiQL opens with
+the docs' examples as tabs (``graphiql_tabs.py``). A built wheel
 carries them inside the package (``sessions_gateway/gateway/graphiql_files``, laid out as under ``graphiql/``:
 see ``setup.py``), and an installed gateway serves them from there; a source tree serves ``graphiql/``. The page asks
 for them by relative URL (so it works behind a path prefix too), and its Content-Security-Policy lets
@@ -22,6 +25,8 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.staticfiles import NotModifiedResponse
 
+from sessions_gateway.gateway.graphiql_tabs import PAGES_DIR, tab_configs
+
 if TYPE_CHECKING:
     from starlette.requests import Request
 
@@ -41,6 +46,13 @@ def _root() -> Path:
 
 ROOT = _root()
 
+
+def pages_root() -> Path:
+    """Where the pages with the example tabs' texts are: beside GraphiQL's files in a wheel, else the project."""
+    packaged = ROOT / PAGES_DIR
+    return packaged if packaged.is_dir() else SOURCE_ROOT.parent
+
+
 # Everything the page loads, by the name it asks for, and the file under ROOT that answers it: an
 # allow-list, so nothing else in node_modules is ever served.
 ASSETS: dict[str, tuple[str, str]] = {
@@ -48,6 +60,11 @@ ASSETS: dict[str, tuple[str, str]] = {
     "react.production.min.js": ("node_modules/react/umd/react.production.min.js", "text/javascript"),
     "react-dom.production.min.js": ("node_modules/react-dom/umd/react-dom.production.min.js", "text/javascript"),
     "graphiql.min.js": ("node_modules/graphiql/graphiql.min.js", "text/javascript"),
+    "plugin-explorer.css": ("node_modules/@graphiql/plugin-explorer/dist/style.css", "text/css"),
+    "plugin-explorer.umd.js": ("node_modules/@graphiql/plugin-explorer/dist/index.umd.js", "text/javascript"),
+    "chart.umd.min.js": ("node_modules/chart.js/dist/chart.umd.min.js", "text/javascript"),
+    "analysts.css": ("analysts.css", "text/css"),
+    "analysts.js": ("analysts.js", "text/javascript"),
     "boot.js": ("boot.js", "text/javascript"),
 }
 ASSETS_URL = "graphiql/assets"  # relative to the page at /graphql: /graphiql/assets/<name>
@@ -67,28 +84,9 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-DEFAULT_QUERY = """\
-query SessionsList($after: String) {
-  sessions(
-    filter: {status: COMPLETED}
-    orderBy: COMPLETED_AT_DESC
-    first: 10
-    after: $after
-  ) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    edges {
-      node {
-        id name role status
-        durationSeconds procedureCount completedAt
-        user { displayName }
-      }
-    }
-  }
-}
-"""
 HINT = """\
-# The latest completed sessions of your tenant.
+# Your tenant's sessions, a page at a time (the other tabs: a session,
+# a report, a weekly timeline; the Charts panel on the left draws reports).
 #
 # Every request needs a bearer token: paste
 #   {"Authorization": "Bearer <your token>"}
@@ -96,7 +94,8 @@ HINT = """\
 
 """
 DEMO_HINT = """\
-# Demo: the latest completed sessions of the demo tenant.
+# Demo: the demo tenant's sessions, a page at a time (the other tabs: a
+# session, a report, a weekly timeline; the Charts panel on the left draws reports).
 #
 # The Headers tab below holds the demo's token:
 # press Ctrl-Enter (or the run button) to run this.
@@ -114,12 +113,15 @@ def _script_json(value: object) -> str:
     return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def page_config(settings: Settings) -> dict[str, str | None]:
-    """What GraphiQL opens with: the sessions query, and the demo's token in the Headers tab (demo only)."""
+def page_config(settings: Settings) -> dict[str, object]:
+    """What GraphiQL opens with: the example tabs (the first says where a token goes), the demo's token (demo only)."""
+    tabs = tab_configs(pages_root())
     if settings.graphiql_token is None:
-        return {"query": HINT + DEFAULT_QUERY, "headers": None}
+        tabs[0]["query"] = HINT + str(tabs[0]["query"])
+        return {"tabs": tabs, "headers": None}
+    tabs[0]["query"] = DEMO_HINT + str(tabs[0]["query"])
     headers = {"Authorization": f"Bearer {settings.graphiql_token}"}
-    return {"query": DEMO_HINT + DEFAULT_QUERY, "headers": json.dumps(headers, indent=2)}
+    return {"tabs": tabs, "headers": json.dumps(headers, indent=2)}
 
 
 PAGE = """\
@@ -130,6 +132,8 @@ PAGE = """\
     <title>GraphiQL · sessions-gateway</title>
     <link rel="icon" href="data:,">
     <link rel="stylesheet" href="{assets}/graphiql.min.css">
+    <link rel="stylesheet" href="{assets}/plugin-explorer.css">
+    <link rel="stylesheet" href="{assets}/analysts.css">
     <style>body {{ margin: 0; }} #graphiql {{ height: 100vh; }}</style>
   </head>
   <body>
@@ -138,6 +142,9 @@ PAGE = """\
     <script src="{assets}/react.production.min.js"></script>
     <script src="{assets}/react-dom.production.min.js"></script>
     <script src="{assets}/graphiql.min.js"></script>
+    <script src="{assets}/plugin-explorer.umd.js"></script>
+    <script src="{assets}/chart.umd.min.js"></script>
+    <script src="{assets}/analysts.js"></script>
     <script src="{assets}/boot.js"></script>
   </body>
 </html>

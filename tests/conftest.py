@@ -335,6 +335,7 @@ SLOW_MODULES = frozenset(
         "docs/test_readme_commands.py",
         "ops/test_cli.py",
         "ops/test_demo.py",
+        "ops/test_graphiql_analysts.py",
         "ops/test_graphiql_browser.py",
         "ops/test_import_layers.py",
         "ops/test_markers.py",

@@ -17,10 +17,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.datastructures import Secret
 
-from sessions_gateway.gateway import graphiql
+from sessions_gateway.gateway import graphiql, graphiql_tabs
 from sessions_gateway.gateway.app import create_app
 from tests.dataset import DATA
 from tests.helpers import token_for
+from tests.readme import blocks
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -75,8 +76,9 @@ async def page(http: httpx.AsyncClient) -> tuple[httpx.Response, PageParts]:
     return response, PageParts(response.text)
 
 
-def completed_sessions(tenant_id: str) -> int:
-    return sum(1 for s in DATA.live_sessions(tenant_id) if s["status"] == "completed")
+def completed_trainee_sessions(tenant_id: str) -> int:
+    """The sessions the README's list query counts: completed, by trainees."""
+    return sum(1 for s in DATA.live_sessions(tenant_id) if s["status"] == "completed" and s["role"] == "trainee")
 
 
 async def test_the_page_loads_nothing_but_this_servers_own_files(client: httpx.AsyncClient) -> None:
@@ -136,15 +138,65 @@ async def test_outside_demo_mode_the_page_holds_no_token_and_its_query_runs(clie
     config = parts.config
     assert config["headers"] is None
     assert "Bearer ey" not in response.text
-    assert "Headers tab" in config["query"]  # it says where the analyst's token goes
+    first = config["tabs"][0]["query"]
+    assert "Headers tab" in first  # it says where the analyst's token goes
     # with a token in the Headers tab, the query the page opens with answers
     answer = await client.post(
-        "/graphql", json={"query": config["query"]}, headers={"Authorization": f"Bearer {token_for('alpha')}"}
+        "/graphql", json={"query": first}, headers={"Authorization": f"Bearer {token_for('alpha')}"}
     )
     body = answer.json()
     assert "errors" not in body, body
-    assert body["data"]["sessions"]["totalCount"] == completed_sessions("alpha")
-    assert len(body["data"]["sessions"]["edges"]) == min(10, completed_sessions("alpha"))
+    expected = completed_trainee_sessions("alpha")
+    assert body["data"]["sessions"]["totalCount"] == expected
+    assert len(body["data"]["sessions"]["edges"]) == min(20, expected)
+
+
+def example(operation: str) -> str:
+    """The docs' example that declares ``operation``, as the docs show it and tests/docs/test_readme.py runs it."""
+    [code] = [
+        block.code for block in blocks("graphql") if re.search(rf"^query {operation}\b", block.code, re.MULTILINE)
+    ]
+    return code
+
+
+async def test_the_tabs_are_the_docs_examples_read_from_the_docs(client: httpx.AsyncClient) -> None:
+    _, parts = await page(client)
+    tabs = parts.config["tabs"]
+    # the list (after the hint on the token), a session, a report with every part, a weekly timeline
+    assert [(tab["query"].rsplit("\n\n", 1)[-1] if i == 0 else tab["query"]) for i, tab in enumerate(tabs)] == [
+        example("SessionsList"),
+        example("SessionDetail"),
+        example("SessionsReport"),
+        example("WeeklyTimeline"),
+    ]
+    # how the page fills their variables: the tenant's newest session, the browser's time zone
+    assert [tab["variables"] for tab in tabs] == [None, "tenant-session", None, "browser-time-zone"]
+    # every part of a report is in the report tab
+    report = re.search(r"sessionsReport \{(.*)\n  \}", tabs[2]["query"], re.DOTALL)
+    assert report is not None
+    selected = set(re.findall(r"\b(\w+)\b", report[1]))
+    parts_of_report = {"totalCount", "byStatus", "byRole", "averageScore", "totalDurationHours", "procedureCount"}
+    parts_of_report |= {"timeline", "byUser", "byTaskSource", "scoreDeciles"}
+    assert parts_of_report <= selected
+
+
+async def test_a_docs_example_edited_is_the_tab_the_page_opens_with(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the docs' pages, the report example changed (one text: no copy of it anywhere else)
+    for name in graphiql_tabs.EXAMPLE_PAGES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((graphiql.SOURCE_ROOT.parent / name).read_text())
+    analysts = tmp_path / "docs" / "analysts.md"
+    analysts.write_text(analysts.read_text().replace("byUser(first: 20)", "byUser(first: 3)"))
+    monkeypatch.setattr(graphiql, "pages_root", lambda: tmp_path)
+    async with served(settings) as http:
+        _, parts = await page(http)
+    assert "byUser(first: 3)" in parts.config["tabs"][2]["query"]
+    # and a page without the example is refused at once, naming it
+    analysts.write_text(analysts.read_text().replace("query SessionsReport", "query SomethingElse"))
+    with pytest.raises(graphiql_tabs.MissingExampleError, match="SessionsReport is in 0 graphql blocks"):
+        graphiql_tabs.examples(tmp_path)
 
 
 async def test_in_demo_mode_the_page_opens_with_the_token_in_the_headers_tab(settings: Settings) -> None:
@@ -152,12 +204,12 @@ async def test_in_demo_mode_the_page_opens_with_the_token_in_the_headers_tab(set
     async with served(dataclasses.replace(settings, graphiql_token=Secret(token))) as http:
         response, parts = await page(http)
         headers = json.loads(parts.config["headers"])
-        answer = await http.post("/graphql", json={"query": parts.config["query"]}, headers=headers)
+        answer = await http.post("/graphql", json={"query": parts.config["tabs"][0]["query"]}, headers=headers)
     assert headers == {"Authorization": f"Bearer {token}"}
     assert response.headers["cache-control"] == "no-store"  # the token stays in no cache
     body = answer.json()
     assert "errors" not in body, body
-    assert body["data"]["sessions"]["totalCount"] == completed_sessions("alpha")
+    assert body["data"]["sessions"]["totalCount"] == completed_trainee_sessions("alpha")
 
 
 async def test_without_its_files_the_page_says_what_to_install_and_the_api_still_answers(

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 GRAPHQL = blocks("graphql")
 EXAMPLES = [block.code for block in GRAPHQL]
 # Values for the variables the examples declare, from the test dataset.
-VARIABLES: dict[str, Any] = {"id": "a-01", "after": None}
+VARIABLES: dict[str, Any] = {"id": "a-01", "after": None, "timeZone": "America/New_York"}
 
 
 def test_the_readme_has_graphql_examples() -> None:

@@ -49,6 +49,13 @@ def collected(marks: str, *, postgres: bool) -> list[str]:
 def test_browser_selects_the_tests_that_drive_chromium() -> None:
     assert collected("browser", postgres=False) == [
         "tests/ops/test_graphiql_browser.py::test_graphiql_runs_a_subscription_whose_result_follows_the_pipelines_writes[sqlite]",
+        "tests/ops/test_graphiql_analysts.py::test_the_page_opens_with_the_docs_examples_as_tabs_their_variables_filled",
+        "tests/ops/test_graphiql_analysts.py::test_the_report_tab_runs_and_the_charts_panel_draws_every_part",
+        "tests/ops/test_graphiql_analysts.py::test_the_charts_export_as_png_their_parts_as_csv_and_the_timeline_draws_as_bars",
+        "tests/ops/test_graphiql_analysts.py::test_the_weekly_timeline_tab_is_drawn_in_the_browsers_time_zone",
+        "tests/ops/test_graphiql_analysts.py::test_a_result_with_no_report_part_is_said_to_have_nothing_to_chart",
+        "tests/ops/test_graphiql_analysts.py::test_next_page_runs_the_list_again_after_its_end_cursor",
+        "tests/ops/test_graphiql_analysts.py::test_the_explorer_adds_a_field_to_the_query",
         "tests/ops/test_graphiql_browser.py::test_graphiql_loads_from_the_gateway_alone_and_runs_a_typed_query",
         "tests/ops/test_wheel.py::test_the_installed_demos_graphiql_renders_in_chromium",
     ]

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from packaging.requirements import Requirement
 
-from sessions_gateway.gateway import graphiql
+from sessions_gateway.gateway import graphiql, graphiql_tabs
 from tests.api.test_graphiql import BROWSER, PageParts
 from tests.ops.test_demo import running_demo
 from tests.ops.test_graphiql_browser import check_graphiql_in_chromium, chromium  # noqa: F401  (a fixture)
@@ -39,7 +39,11 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ["gateway", "schema", "resolvers", "loaders", "db"]
 NAMESPACE = "sessions_gateway"  # the one top-level name the folders install under
 PACKAGED = f"{NAMESPACE}/gateway/graphiql_files"
-NPM_PACKAGES = ("graphiql", "react", "react-dom")
+NPM_PACKAGES = ("graphiql", "react", "react-dom", "@graphiql/plugin-explorer", "chart.js")
+# each package's licence file: @graphiql/plugin-explorer ships none, its package.json names it (MIT)
+LICENCES = {"graphiql": "LICENSE", "react": "LICENSE", "react-dom": "LICENSE", "chart.js": "LICENSE.md"}
+# and the licence of what a package's build bundles, installed inside it
+BUNDLED_LICENCES = ["@graphiql/plugin-explorer/node_modules/graphiql-explorer/LICENSE"]
 BUILD_SECONDS = 300
 INSTALL_SECONDS = 600
 DEMO_SESSIONS = 40
@@ -107,14 +111,22 @@ def test_the_wheel_carries_graphiqls_files_their_licences_and_pins(wheel: Path) 
         for relative, source in served_files().items():
             assert archive.read(f"{PACKAGED}/{relative}") == source.read_bytes(), relative
         for package in NPM_PACKAGES:
-            assert f"{PACKAGED}/node_modules/{package}/LICENSE" in names
-            version = json.loads(archive.read(f"{PACKAGED}/node_modules/{package}/package.json"))["version"]
+            manifest = json.loads(archive.read(f"{PACKAGED}/node_modules/{package}/package.json"))
+            if package in LICENCES:
+                assert f"{PACKAGED}/node_modules/{package}/{LICENCES[package]}" in names
+            else:
+                assert manifest["license"] == "MIT", package
             locked = json.loads(archive.read(f"{PACKAGED}/package-lock.json"))["packages"]
-            assert version == locked[f"node_modules/{package}"]["version"], package
+            assert manifest["version"] == locked[f"node_modules/{package}"]["version"], package
+        # and the docs' pages the example tabs are read from, as in this checkout
+        for page in graphiql_tabs.EXAMPLE_PAGES:
+            assert archive.read(f"{PACKAGED}/{graphiql_tabs.PAGES_DIR}/{page}") == (REPO / page).read_bytes(), page
     # nothing else from node_modules: the served files, and each package's licence and package.json
     carried = {name.removeprefix(f"{PACKAGED}/") for name in names if name.startswith(f"{PACKAGED}/node_modules/")}
     assert carried == {relative for relative in served_files() if relative.startswith("node_modules/")} | {
-        f"node_modules/{package}/{name}" for package in NPM_PACKAGES for name in ("LICENSE", "package.json")
+        f"node_modules/{package}/package.json" for package in NPM_PACKAGES
+    } | {f"node_modules/{package}/{name}" for package, name in LICENCES.items()} | {
+        f"node_modules/{relative}" for relative in BUNDLED_LICENCES
     }
 
 
@@ -142,6 +154,10 @@ def test_the_installed_demo_serves_graphiql_from_an_empty_folder(
         assert response.content == (graphiql.SOURCE_ROOT / relative).read_bytes(), name
     # served from inside the installed package, not from this checkout
     assert Path(where).is_relative_to(installed.parent), where
+    # and its tabs are the docs' examples, read from the pages the package carries
+    tabs = PageParts(page.text).config["tabs"]
+    examples = graphiql_tabs.examples(REPO)
+    assert [tab["query"] for tab in tabs[1:]] == [examples[tab.operation] for tab in graphiql_tabs.TABS[1:]]
     assert Path(where).name == "graphiql_files"
 
 
@@ -190,7 +206,8 @@ def _project_copy(tmp_path: Path) -> Path:
     for package in PACKAGES:
         shutil.copytree(REPO / package, copy / package, ignore=ignore)
     shutil.copytree(REPO / "graphiql", copy / "graphiql", ignore=ignore)
-    for name in ("pyproject.toml", "setup.py", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md", *graphiql_tabs.EXAMPLE_PAGES):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO / name, copy / name)
     return copy
 
@@ -207,8 +224,11 @@ def test_a_build_before_npm_ci_stops_saying_what_to_run(tmp_path: Path, artifact
 def test_a_build_with_other_versions_than_the_locks_stops(tmp_path: Path) -> None:
     copy = _project_copy(tmp_path)
     source, target = REPO / "graphiql" / "node_modules", copy / "graphiql" / "node_modules"
-    files = [relative.removeprefix("node_modules/") for relative in served_files() if relative != "boot.js"]
-    files += [f"{package}/{name}" for package in NPM_PACKAGES for name in ("LICENSE", "package.json")]
+    files = [
+        relative.removeprefix("node_modules/") for relative in served_files() if relative.startswith("node_modules/")
+    ]
+    files += [f"{package}/package.json" for package in NPM_PACKAGES]
+    files += [f"{package}/{name}" for package, name in LICENCES.items()] + BUNDLED_LICENCES
     for relative in files:
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / relative, target / relative)
