@@ -16,8 +16,10 @@ of ``--variants`` page sizes (so a tenant's subscribers make that many cohorts).
   (or a later one) within two intervals of the write.
 * **Quiet**, ``--quiet`` seconds: nothing is written; every message received then is counted.
 
-Reports the worker's CPU (percent of one core) in each phase, its peak RSS, the statements
-PostgreSQL ran per interval (``pg_stat_database``'s transactions: each lone statement is one), the
+Reports the worker's CPU (percent of one core) in each phase, its peak RSS, its rounds per interval
+and the statements each round sent (the gateway's own count, ``gateway_live_refetch_statements`` of
+``/metrics``), PostgreSQL's count of transactions per interval over the run (``pg_stat_database``:
+each lone statement, each SET, the writer's; read ``PG_STATS_LAG`` after the fact), the
 messages received, the deliveries within two intervals and their latency, and the errors; writes
 ``bench/LIVE.md`` and exits 1 when a change was missed, an error came, or a message arrived while
 nothing changed. The client runs on the same machine as the gateway and PostgreSQL.
@@ -40,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import procstat
 import seeding
@@ -61,6 +64,9 @@ DOCUMENT = """subscription Live($first: Int!) {
 }"""
 MARK = re.compile(rb"live-(\d+)")
 OPEN_AT_ONCE = 100  # connections opened concurrently
+# A PostgreSQL backend adds its counts to pg_stat_database at most once a second, and an idle one up
+# to 10 s later: the database's count is read that long after the statements it should hold.
+PG_STATS_LAG = 11.0
 
 
 def log(message: str) -> None:
@@ -150,6 +156,18 @@ async def _statements(url: str) -> int:
             )
     finally:
         await engine.dispose()
+
+
+async def _rounds(port: int) -> tuple[float, float]:
+    """The gateway's own count of its live rounds and of the statements they sent (``/metrics``)."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        text_ = (await http.get("/metrics")).text
+    found = {"count": 0.0, "sum": 0.0}
+    for line in text_.splitlines():
+        for part in found:
+            if line.startswith(f"gateway_live_refetch_statements_{part} "):
+                found[part] = float(line.rsplit(" ", 1)[1])
+    return found["count"], found["sum"]
 
 
 async def _newest_ids(url: str, tenants: list[str]) -> dict[str, str]:
@@ -260,25 +278,31 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(2 * interval)  # settled
         subscribers = [s for _, subs, _, _ in opened for s in subs.values()]
 
+        await asyncio.sleep(PG_STATS_LAG)  # the first reads' statements counted by now
         cpu0, sql0, wall0 = procstat.cpu_ms(worker), await _statements(database.url), time.monotonic()
+        rounds0 = await _rounds(PORT)
         written = await _write_every(database.url, newest, interval, args.duration)
         await asyncio.sleep(2 * interval)  # the last changes on their way
-        cpu1, sql1, wall1 = procstat.cpu_ms(worker), await _statements(database.url), time.monotonic()
+        cpu1, wall1 = procstat.cpu_ms(worker), time.monotonic()
+        rounds1 = await _rounds(PORT)
         delivered, total, latencies = _deliveries(subscribers, written, 2 * interval)
         changing_messages = tally.messages
 
         tally.counting_quiet = True
-        cpu2, sql2, wall2 = procstat.cpu_ms(worker), await _statements(database.url), time.monotonic()
+        cpu2, wall2 = procstat.cpu_ms(worker), time.monotonic()
+        rounds2 = await _rounds(PORT)
         await asyncio.sleep(args.quiet)
-        cpu3, sql3, wall3 = procstat.cpu_ms(worker), await _statements(database.url), time.monotonic()
+        cpu3, wall3 = procstat.cpu_ms(worker), time.monotonic()
+        rounds3 = await _rounds(PORT)
+        await asyncio.sleep(PG_STATS_LAG)  # every statement of the run counted by PostgreSQL
+        sql3, wall_sql3 = await _statements(database.url), time.monotonic()
         rss = round(procstat.vm_hwm_kib(worker) / 1024)
 
         for ws, _, reader, _ in opened:
             reader.cancel()
             with contextlib.suppress(Exception):
                 await ws.close()
-    rounds = (wall1 - wall0) / interval
-    quiet_rounds = (wall3 - wall2) / interval
+    changing_rounds, quiet_rounds = rounds1[0] - rounds0[0], rounds3[0] - rounds2[0]
     return {
         "tenants": args.tenants,
         "connections": len(opened),
@@ -294,10 +318,19 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "messages while changing": changing_messages,
         "worker CPU while changing, % of a core": round(100 * (cpu1 - cpu0) / 1000 / (wall1 - wall0), 1),
-        "statements per interval while changing": round((sql1 - sql0) / rounds, 1),
+        "rounds per interval while changing": round(changing_rounds / ((wall1 - wall0) / interval), 2),
+        "statements per round while changing (the gateway's count)": round(
+            (rounds1[1] - rounds0[1]) / max(changing_rounds, 1), 2
+        ),
         "messages while quiet": tally.quiet_messages,
         "worker CPU while quiet, % of a core": round(100 * (cpu3 - cpu2) / 1000 / (wall3 - wall2), 1),
-        "statements per interval while quiet": round((sql3 - sql2) / quiet_rounds, 1),
+        "statements per round while quiet (the gateway's count)": round(
+            (rounds3[1] - rounds2[1]) / max(quiet_rounds, 1), 2
+        ),
+        # PostgreSQL's own count (transactions: each lone statement or SET is one), writer included
+        "PostgreSQL transactions per interval, whole run after the first results": round(
+            (sql3 - sql0) / ((wall_sql3 - wall0) / interval), 1
+        ),
         "peak RSS MiB": rss,
         "errors": len(tally.errors),
         "first errors": tally.errors[:3],
