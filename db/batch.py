@@ -117,23 +117,36 @@ async def run_batch(
     return out
 
 
+class Unchanged(BaseException):
+    """The batch read exactly the rows given as ``previous``: what was made of them stands.
+
+    A ``BaseException``, as ``asyncio.CancelledError`` is: the plan running the read lets it
+    through rather than reporting it as a field's error.
+    """
+
+
 class BatchedReader(TenantReader):
     """A request's reader whose one statement joins a batch (``route``, given the tenant, the template, the values).
 
     Only a request that reads one statement alone (``one_statement``) is routed, and only its
     statement of a fixed text (a ``Template``); anything else reads as ``TenantReader`` does.
+    ``previous``: the rows the last read of the same request found; reading them again raises
+    ``Unchanged``. ``found``: the rows this read found.
     """
 
-    __slots__ = ("_route",)
+    __slots__ = ("_route", "found", "previous")
 
     def __init__(
         self,
         engine: AsyncEngine,
         tenant_id: str,
         route: Callable[[str, Template, Mapping[str, Any]], Awaitable[list[Record]]],
+        previous: list[Record] | None = None,
     ) -> None:
         super().__init__(engine, tenant_id)
         self._route = route
+        self.previous = previous
+        self.found: list[Record] | None = None
 
     async def rows(
         self, statement: Executable | Template, parameters: Mapping[str, Any] | None = None, *, named: bool = True
@@ -146,6 +159,9 @@ class BatchedReader(TenantReader):
         if batch is not None:  # the form of it that batches with more of its shape
             statement, values = batch[0], {**values, **batch[1]}
         found = await self._route(self.tenant_id, statement, values)
+        if self.previous is not None and found == self.previous:
+            raise Unchanged
+        self.found = found
         if named:
             make = record_type(statement.columns)
             return [tuple.__new__(make, tuple(row)[: len(statement.columns)]) for row in found]

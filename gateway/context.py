@@ -50,6 +50,8 @@ class Context:
     now: datetime
     # Set when a compiled plan answered the operation (``schema/extensions.py``), not the executor.
     answered_by_plan: bool = False
+    # Set when a compiled plan's writers read ``now``: the answer may change with time alone.
+    clock_read: bool = False
 
     @classmethod
     def for_request(

@@ -46,7 +46,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.execution import ExecutionResult
 
-from sessions_gateway.db.batch import BatchedReader, policies_admit_sets
+from sessions_gateway.db.batch import BatchedReader, Unchanged, policies_admit_sets
 from sessions_gateway.db.engine import driver_dsn
 from sessions_gateway.db.notices import Listener, notices_installed
 from sessions_gateway.db.reader import driver_pool, on_citus
@@ -146,6 +146,9 @@ class Cohort:
     again: bool = False  # a notice came while it read: read again once it is done
     # The compiled plan's document and operation name, once a plan answered its read: it reads in batches.
     planned: tuple[DocumentNode, str | None] | None = None
+    # The rows its last batched read found, when what was written of them did not read the clock:
+    # the same rows again make the same result, not written again.
+    rows: list[Any] | None = None
 
 
 def unavailable(message: str) -> LiveEvent:
@@ -408,7 +411,8 @@ class LiveHub:
                 cohort.again = False
                 if not self._closing:  # no new task once the shutdown has collected them
                     self._spawn(self._round([cohort]))
-        self.changed(cohort, event)
+        if event is not None:  # None: the rows of its last result, read again
+            self.changed(cohort, event)
 
     def changed(self, cohort: Cohort, event: LiveEvent) -> None:
         payload = encoded(event)
@@ -421,13 +425,13 @@ class LiveHub:
         for mailbox in cohort.mailboxes:
             mailbox.put(event)
 
-    async def read(self, cohort: Cohort, batches: StatementBatches | None = None) -> LiveEvent:
+    async def read(self, cohort: Cohort, batches: StatementBatches | None = None) -> LiveEvent | None:
         """The cohort's query, run as a request of its tenant runs it (a context and a reader of its own).
 
         With ``batches``, a cohort a plan answered before reads through the plan, its statement in
-        the batch of its shape. While the tenant-setting canary fails, no read: a
-        ``SERVICE_UNAVAILABLE`` result, as a request is refused then, never a result row-level
-        security emptied.
+        the batch of its shape (``None``: it read the rows of its last result again). While the
+        tenant-setting canary fails, no read: a ``SERVICE_UNAVAILABLE`` result, as a request is
+        refused then, never a result row-level security emptied.
         """
         try:
             reason = await self.canary.refusal()
@@ -474,16 +478,19 @@ class LiveHub:
 
     async def _read_planned(
         self, cohort: Cohort, planned: tuple[DocumentNode, str | None], batches: StatementBatches
-    ) -> LiveEvent:
-        """The cohort's result through its plan, its one statement read in ``batches``.
+    ) -> LiveEvent | None:
+        """The cohort's result through its plan, its one statement read in ``batches``; ``None``: the rows of its last.
 
         The document passed the limits and validation at its first read (the verdict is the
         document's own). ``compiled.Unsupported`` before any read when the plan cannot answer.
+        Rows that made the last result again make it again, unless writing it read the clock
+        (an in-progress session's duration, a signed URL): then it is written again.
         """
         assert self.plans is not None  # planned only with plans  # noqa: S101
         key = cohort.key
         document, operation_name = planned
-        reader = BatchedReader(self.engine, key.tenant_id, batches.rows)
+        reader = BatchedReader(self.engine, key.tenant_id, batches.rows, previous=cohort.rows)
+        cohort.rows = None  # until this read's rows are known, and their result
         ctx = Context.for_request(
             tenant_id=key.tenant_id,
             db=self.engine,
@@ -503,10 +510,15 @@ class LiveHub:
                     ctx=ctx,
                     roots=compiled.ONE_STATEMENT_ROOTS,
                 )
+        except Unchanged:
+            cohort.rows = reader.previous
+            return None
         finally:
             await reader.close()
         if errors:
             code_in_place(errors)
+        elif not ctx.clock_read:
+            cohort.rows = reader.found
         return LiveEvent(data, errors or None)
 
     def _spawn(self, work: Any) -> None:

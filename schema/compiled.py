@@ -281,7 +281,7 @@ def _session_relations(names: frozenset[str]) -> frozenset[Relation]:
 
 def _related(ctx: Context, found: Mapping[str, dict[str, Any]]) -> Related:
     """The writers' view of the relations one statement read (by ``Relation.value``)."""
-    related = Related(now=ctx.now, media=ctx.media)
+    related = Related(clock=ctx.now, media=ctx.media)
     for attr, rows in found.items():
         setattr(related, attr, rows)
     return related
@@ -385,6 +385,7 @@ class Runner:
                 out[child.key] = _int(page.total)
             else:
                 raise Unsupported("field")
+        ctx.clock_read = ctx.clock_read or related.clock_read
         return out
 
     async def session(self, sel: Selected, args: dict[str, Any]) -> Any:
@@ -393,11 +394,14 @@ class Runner:
             return None
         if sel.writer is None:
             raise Unsupported("field")
-        return sel.writer(joined.rows[0], _related(self.ctx, joined.related))
+        related = _related(self.ctx, joined.related)
+        written = sel.writer(joined.rows[0], related)
+        self.ctx.clock_read = self.ctx.clock_read or related.clock_read
+        return written
 
     async def report(self, sel: Selected, args: dict[str, Any]) -> Any:
         totals, groups, failed = await self.read_report(sel, to_filter(args["filter_"]))
-        related = Related(now=self.ctx.now, media=self.ctx.media)
+        related = Related(clock=self.ctx.now, media=self.ctx.media)
         if not failed:
             wanted = [c.key for c in sel.children if c.name == "byUser" and "user" in c.child_names()]
             related.users = await _users_of(self.ctx, [entry for key in wanted for entry in groups[key]])

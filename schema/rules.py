@@ -56,10 +56,12 @@ Kind = Literal["one", "optional", "list"]
 class Related:
     """What a request's rules read besides the source: related rows by key, the clock, media.
 
-    Each relation's rows are the attribute named by its ``Relation`` value.
+    Each relation's rows are the attribute named by its ``Relation`` value. ``clock_read``: a rule
+    read ``now`` (what it wrote may change with time alone: a live result is then written again
+    each round, ``gateway/live.py``).
     """
 
-    now: datetime
+    clock: datetime
     media: MediaSettings
     users: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +69,12 @@ class Related:
     procedures: dict[str, list[Any]] = field(default_factory=dict)
     recordings: dict[str, Any] = field(default_factory=dict)
     summaries: dict[str, Any] = field(default_factory=dict)
+    clock_read: bool = False
+
+    @property
+    def now(self) -> datetime:
+        self.clock_read = True
+        return self.clock
 
 
 # Each relation's loader: the executor loads a row's relations through these, one batch per relation.
@@ -118,7 +126,7 @@ class DerivedRule:
     def resolve(self, root: Any, info: Info) -> Any:
         """The Strawberry resolver of a rule that reads no relation."""
         ctx = info.context
-        return self.derive(root.row, Related(now=ctx.now, media=ctx.media))
+        return self.derive(root.row, Related(clock=ctx.now, media=ctx.media))
 
     async def resolve_loaded(self, root: Any, info: Info) -> Any:
         """The Strawberry resolver of a rule that reads relations: each through its loader."""
@@ -126,7 +134,7 @@ class DerivedRule:
 
     async def related(self, source: Any, info: Info) -> Related:
         ctx = info.context
-        related = Related(now=ctx.now, media=ctx.media)
+        related = Related(clock=ctx.now, media=ctx.media)
         if self.needs(source):
             for relation in self.reads:
                 key = self.keys[relation](source)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from prometheus_client import REGISTRY
 
+from sessions_gateway.db import queries
 from sessions_gateway.db.reader import TENANTS_SETTING
 from tests.conftest import run_script
 from tests.live import INTERVAL, QUIET, feed, live_gateway, subscriber, writer
@@ -118,9 +119,61 @@ async def test_a_batch_sets_its_tenants_once_and_keeps_them_for_the_next_round(t
         await alpha_feed.next()
         await beta_feed.next()
         await statements_per_round(2)
-        # then: one pooled connection holds the batch's tenants on its session, as a tuple
+        # then: a pooled connection holds the batch's tenants on its session, as a tuple (taken
+        # from the pool as a batch takes it: between two rounds, when no round holds it)
         pool = gateway.app.state.engine.dialect.sessions_gateway_driver_pool
-        assert ("alpha", "beta") in [connection.session_tenant for connection in pool.free]
-        batch = next(c for c in pool.free if c.session_tenant == ("alpha", "beta"))
-        assert await batch.fetchval(f"SELECT current_setting('{TENANTS_SETTING}')") == '{"alpha","beta"}'
-        assert await batch.fetchval("SELECT current_setting('sessions_gateway.tenant_id')") == ""
+        settings = None
+        for _ in range(50):
+            connection = await pool.acquire(prefer=("alpha", "beta"))
+            try:
+                if connection.session_tenant == ("alpha", "beta"):
+                    settings = await connection.fetchrow(
+                        f"SELECT current_setting('{TENANTS_SETTING}') AS tenants, "
+                        "current_setting('sessions_gateway.tenant_id') AS tenant"
+                    )
+                    break
+            finally:
+                pool.release(connection)
+            await asyncio.sleep(INTERVAL / 10)
+        assert settings is not None, "no connection kept the batch's tenants"
+        assert tuple(settings) == ('{"alpha","beta"}', "")
+
+
+@pytest.mark.parametrize(
+    ("selection", "writes_each_round"),
+    [("id name status", False), ("id name status durationSeconds", True)],
+    ids=["timeless", "reads-the-clock"],
+)
+async def test_rows_read_again_are_not_written_again_unless_their_result_reads_the_clock(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    selection: str,
+    writes_each_round: bool,  # noqa: FBT001
+) -> None:
+    written: list[int] = []
+    split = queries.split_joined
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        written.append(1)
+        return split(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "split_joined", counted)
+    document = f"subscription {{ sessions(first: 5) {{ edges {{ node {{ {selection} }} }} }} }}"
+    async with (
+        live_gateway("postgresql", tmp_path) as gateway,
+        writer(gateway) as db,
+        subscriber(gateway, "alpha") as alpha,
+        feed(alpha, document) as rows,
+    ):
+        await rows.next()
+        await statements_per_round(2)  # its plan found, its rows known
+        before = len(written)
+        await statements_per_round(3)
+        # then: three more rounds, one statement each; the rows written again only if the clock moves the result
+        assert (len(written) - before >= 3) is writes_each_round
+        assert (len(written) == before) is not writes_each_round
+        # and a write still reaches the subscriber
+        await db.update("sessions", {"id": "a-done"}, name="Renamed")
+        changed = await rows.next()
+        if not writes_each_round:
+            assert "Renamed" in [e["node"]["name"] for e in changed["sessions"]["edges"]]

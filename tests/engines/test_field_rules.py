@@ -130,7 +130,7 @@ def test_every_part_of_the_report_is_guarded_alike_on_both_paths() -> None:
     # each field with a rule reads one part of the report, named in its rule and nowhere else
     assert set(PART_OF_FIELD) == set(rules)
     nothing = ReportTotals(computed=frozenset())
-    related = Related(now=datetime(2026, 11, 24, tzinfo=UTC), media=MediaSettings())
+    related = Related(clock=datetime(2026, 11, 24, tzinfo=UTC), media=MediaSettings())
     getters = writers.getters("SessionsReport")
     for name, rule in rules.items():
         message = f"report part {PART_OF_FIELD[name].value} was not computed"

@@ -38,7 +38,7 @@ def test_a_writer_writes_the_selected_keys_in_order() -> None:
     )
     row = SimpleNamespace(user_id="u1", started_at=datetime(2026, 11, 24, 9, 30, tzinfo=UTC))
     related = writers.Related(
-        now=datetime(2026, 11, 25, tzinfo=UTC),
+        clock=datetime(2026, 11, 25, tzinfo=UTC),
         media=MediaSettings(),
         users={"u1": SimpleNamespace(display_name="Ada")},
     )
@@ -77,7 +77,7 @@ def test_leaves_are_written_as_graphql_serializes_them(
     row = SimpleNamespace(
         id="s1", started_at=started, completed_at=completed, duration_seconds=duration, status="completed"
     )
-    related = writers.Related(now=datetime(2026, 11, 25, tzinfo=UTC), media=MediaSettings())
+    related = writers.Related(clock=datetime(2026, 11, 25, tzinfo=UTC), media=MediaSettings())
     written = orjson.loads(orjson.dumps(write(row, related)))
     assert (written["s"], written["c"], written["d"]) == expected
     assert written["id"] == "s1"
@@ -87,7 +87,7 @@ def test_an_int_out_of_32_bits_is_refused_as_graphql_refuses_it() -> None:
     write = writers.generate("Session", (Sel("d", "durationSeconds"),))
     row = SimpleNamespace(duration_seconds=2**31, status="completed", started_at=None, completed_at=None)
     with pytest.raises(GraphQLError, match="Int cannot represent non 32-bit signed integer"):
-        write(row, writers.Related(now=datetime(2026, 11, 25, tzinfo=UTC), media=MediaSettings()))
+        write(row, writers.Related(clock=datetime(2026, 11, 25, tzinfo=UTC), media=MediaSettings()))
 
 
 def test_a_rule_reading_one_attribute_is_read_inline_and_others_are_called() -> None:
