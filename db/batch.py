@@ -21,7 +21,7 @@ PostgreSQL only, outside Citus (a join over many tenants is not one shard's), on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import ARRAY, column, func, literal_column, select, text, true
 from sqlalchemy.sql import visitors
@@ -117,12 +117,8 @@ async def run_batch(
     return out
 
 
-class Unchanged(BaseException):
-    """The batch read exactly the rows given as ``previous``: what was made of them stands.
-
-    A ``BaseException``, as ``asyncio.CancelledError`` is: the plan running the read lets it
-    through rather than reporting it as a field's error.
-    """
+# How a batched reader reads its statement: given its tenant, the template and the values it binds.
+Route: TypeAlias = "Callable[[str, Template, Mapping[str, Any]], Awaitable[list[Record]]]"
 
 
 class BatchedReader(TenantReader):
@@ -130,22 +126,15 @@ class BatchedReader(TenantReader):
 
     Only a request that reads one statement alone (``one_statement``) is routed, and only its
     statement of a fixed text (a ``Template``); anything else reads as ``TenantReader`` does.
-    ``previous``: the rows the last read of the same request found; reading them again raises
-    ``Unchanged``. ``found``: the rows this read found.
+    ``routed``: the statement and values it routed; ``found``: the rows they read.
     """
 
-    __slots__ = ("_route", "found", "previous")
+    __slots__ = ("_route", "found", "routed")
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        tenant_id: str,
-        route: Callable[[str, Template, Mapping[str, Any]], Awaitable[list[Record]]],
-        previous: list[Record] | None = None,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, tenant_id: str, route: Route) -> None:
         super().__init__(engine, tenant_id)
         self._route = route
-        self.previous = previous
+        self.routed: tuple[Template, Mapping[str, Any]] | None = None
         self.found: list[Record] | None = None
 
     async def rows(
@@ -158,9 +147,8 @@ class BatchedReader(TenantReader):
         batch = statement.batch
         if batch is not None:  # the form of it that batches with more of its shape
             statement, values = batch[0], {**values, **batch[1]}
+        self.routed = (statement, values)
         found = await self._route(self.tenant_id, statement, values)
-        if self.previous is not None and found == self.previous:
-            raise Unchanged
         self.found = found
         if named:
             make = record_type(statement.columns)

@@ -46,7 +46,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.execution import ExecutionResult
 
-from sessions_gateway.db.batch import BatchedReader, Unchanged, policies_admit_sets
+from sessions_gateway.db.batch import BatchedReader, policies_admit_sets
 from sessions_gateway.db.engine import driver_dsn
 from sessions_gateway.db.notices import Listener, notices_installed
 from sessions_gateway.db.reader import driver_pool, on_citus
@@ -85,6 +85,8 @@ if TYPE_CHECKING:
         SubscribeMessage,
     )
 
+    from sessions_gateway.db.batch import Route
+    from sessions_gateway.db.reader import Template
     from sessions_gateway.gateway.config import Settings
     from sessions_gateway.gateway.readiness import Canary
 
@@ -146,8 +148,10 @@ class Cohort:
     again: bool = False  # a notice came while it read: read again once it is done
     # The compiled plan's document and operation name, once a plan answered its read: it reads in batches.
     planned: tuple[DocumentNode, str | None] | None = None
-    # The rows its last batched read found, when what was written of them did not read the clock:
-    # the same rows again make the same result, not written again.
+    # Its batched read's statement and values (fixed by its tenant and variables), once known; and
+    # the rows that made its last result, when writing them did not read the clock: the same rows
+    # read again make the same result, and the plan does not run.
+    statement: tuple[Template, Mapping[str, Any]] | None = None
     rows: list[Any] | None = None
 
 
@@ -489,8 +493,16 @@ class LiveHub:
         assert self.plans is not None  # planned only with plans  # noqa: S101
         key = cohort.key
         document, operation_name = planned
-        reader = BatchedReader(self.engine, key.tenant_id, batches.rows, previous=cohort.rows)
+        route: Route = batches.rows
+        if cohort.statement is not None:  # its statement known: read it first, and write only if need be
+            template, values = cohort.statement
+            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+                rows = await batches.rows(key.tenant_id, template, values)
+            if cohort.rows is not None and rows == cohort.rows:
+                return None
+            route = _read_already(template, values, rows, batches.rows)
         cohort.rows = None  # until this read's rows are known, and their result
+        reader = BatchedReader(self.engine, key.tenant_id, route)
         ctx = Context.for_request(
             tenant_id=key.tenant_id,
             db=self.engine,
@@ -510,11 +522,9 @@ class LiveHub:
                     ctx=ctx,
                     roots=compiled.ONE_STATEMENT_ROOTS,
                 )
-        except Unchanged:
-            cohort.rows = reader.previous
-            return None
         finally:
             await reader.close()
+        cohort.statement = reader.routed
         if errors:
             code_in_place(errors)
         elif not ctx.clock_read:
@@ -672,6 +682,17 @@ def _well_formed(message: Any) -> bool:
         and isinstance(payload, dict)
         and all(payload.get(name) is None or isinstance(payload[name], kind) for name, kind in _SUBSCRIBE_MEMBERS)
     )
+
+
+def _read_already(template: Template, values: Mapping[str, Any], rows: list[Any], read: Route) -> Route:
+    """A route answering ``template`` with ``values`` by ``rows``, read already; anything else by ``read``."""
+
+    async def route(tenant_id: str, asked: Template, asked_values: Mapping[str, Any]) -> list[Any]:
+        if asked is template and asked_values == values:
+            return rows
+        return await read(tenant_id, asked, asked_values)
+
+    return route
 
 
 def too_many_connections_reason(limit: int) -> str:
