@@ -172,9 +172,13 @@ def digest_of(payload: bytes) -> bytes:
 
 
 class Watch:
-    """One subscriber's results (an async iterator); closing it leaves its cohort, once."""
+    """One subscriber's results (an async iterator); closing it leaves its cohort, once.
 
-    __slots__ = ("_closed", "cohort", "connection", "hub", "mailbox")
+    ``held``: the transport reads it straight (``LiveProtocol``) and closes it when the operation
+    ends; the stream it was read through before may close (``aclose``) without closing it.
+    """
+
+    __slots__ = ("_closed", "cohort", "connection", "held", "hub", "mailbox")
 
     def __init__(self, hub: LiveHub, cohort: Cohort, connection: LiveConnection) -> None:
         self.hub = hub
@@ -182,6 +186,7 @@ class Watch:
         self.connection = connection
         self.mailbox = Mailbox()
         self._closed = False
+        self.held = False
 
     def __aiter__(self) -> Watch:
         return self
@@ -194,7 +199,8 @@ class Watch:
         return event
 
     async def aclose(self) -> None:
-        self.close()
+        if not self.held:
+            self.close()
 
     def close(self) -> None:
         if not self._closed:
@@ -642,6 +648,10 @@ class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
         if len(watches) != 1:
             await super()._send_result_stream(operation, result_source)
             return
+        # Strawberry's stream, and graphql-core's beneath it, are done with: closed now, they free
+        # what they hold for the subscription (its execution context, its frames), the watch kept.
+        watches[0].held = True
+        await result_source.aclose()
         async for event in watches[0]:
             if operation.completed:
                 return
@@ -660,7 +670,10 @@ class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
         finally:
             live_request.reset(token)
             for opened in request.opened:
-                await opened.aclose()
+                if isinstance(opened, Watch):
+                    opened.close()
+                else:
+                    await opened.aclose()
 
 
 async def _first(source: Any) -> Any:

@@ -11,17 +11,19 @@ import os
 import sys
 from datetime import timedelta
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from strawberry.schema import Schema as StrawberrySchema
 
 from sessions_gateway.schema.live import LiveExecutor
 from tests import factories as f
 from tests.helpers import token_for
-from tests.live import QUIET, T0, WITHIN, feed, live_gateway, subscriber, writer
+from tests.live import INTERVAL, QUIET, T0, WITHIN, feed, live_gateway, subscriber, writer
 from tests.readme import DOCS, page_blocks
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
 LIST = """
@@ -113,6 +115,44 @@ async def test_after_the_first_result_each_is_sent_as_its_cohort_wrote_it_not_ex
             assert {"data": changed} == await gateway.query(as_query(LIST), {"first": 10})
             assert changed["sessions"]["edges"][0]["node"]["name"] == name
         assert len(executed) == 2  # the changes: written once per cohort, sent as they are
+
+
+async def test_after_the_first_result_strawberrys_stream_is_closed_and_the_subscription_goes_on(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[bool] = []
+    stream = StrawberrySchema.stream
+
+    async def watched(self: StrawberrySchema, *args: Any, **kwargs: Any) -> Any:
+        source = await stream(self, *args, **kwargs)
+        at = len(closed)
+        closed.append(False)
+
+        async def results() -> AsyncIterator[Any]:
+            try:
+                async for result in source:
+                    yield result
+            finally:
+                closed[at] = True
+                await source.aclose()
+
+        return results()
+
+    monkeypatch.setattr(StrawberrySchema, "stream", watched)
+    async with (
+        live_gateway(backend, tmp_path) as gateway,
+        writer(gateway) as db,
+        subscriber(gateway) as session,
+        feed(session, LIST, {"first": 10}) as dashboard,
+    ):
+        await dashboard.next()
+        await asyncio.sleep(INTERVAL)
+        assert closed == [True]  # what Strawberry held for the subscription, freed
+        await db.update("sessions", {"id": "a-run"}, name="Still live")
+        assert (await dashboard.next())["sessions"]["edges"][0]["node"]["name"] == "Still live"
+        assert len(gateway.app.state.live.cohorts) == 1
+    await asyncio.sleep(INTERVAL)
+    assert gateway.app.state.live.cohorts == {}
 
 
 async def test_the_detail_follows_its_recording_its_summary_and_its_erasure(backend: str, tmp_path: Path) -> None:
