@@ -46,7 +46,7 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.execution import ExecutionResult
 
-from sessions_gateway.db.batch import BatchedReader, policies_admit_sets
+from sessions_gateway.db.batch import BATCH_SIZE, BatchedReader, policies_admit_sets, run_batch
 from sessions_gateway.db.engine import driver_dsn
 from sessions_gateway.db.notices import Listener, notices_installed
 from sessions_gateway.db.reader import driver_pool, on_citus
@@ -367,11 +367,93 @@ class LiveHub:
             if self.batching
             else None
         )
+        known = [] if batches is None else [c for c in cohorts if c.statement is not None and not c.reading]
+        rest = [c for c in cohorts if c.statement is None or c.reading] if known else cohorts
         try:
-            await asyncio.gather(*(self.refresh(cohort, batches) for cohort in cohorts))
+            await asyncio.gather(
+                *([self._refresh_known(known)] if known else []),
+                *(self.refresh(cohort, batches) for cohort in rest),
+            )
         finally:
             current.reset(token)
             LIVE_STATEMENTS.observe(record.statements)
+
+    async def _refresh_known(self, cohorts: list[Cohort]) -> None:
+        """Refresh cohorts whose batched statement is known: their statements read in batches, no task each.
+
+        Each batch of ``BATCH_SIZE`` cohorts of one statement (and tenant, unless batches may hold
+        several) is one read; a cohort whose rows are those of its last result is done, and only
+        the others run their plan, on the rows read (``_read_planned``).
+        """
+        for cohort in cohorts:
+            cohort.reading = True
+        try:
+            refusal = await self._refusal()
+            if refusal is not None:
+                for cohort in cohorts:
+                    self.changed(cohort, refusal)
+                return
+            chunks = self._chunks(cohorts)
+            found = await asyncio.gather(*(self._read_chunk(chunk) for chunk in chunks), return_exceptions=True)
+            for chunk, rows_of in zip(chunks, found, strict=True):
+                if isinstance(rows_of, BaseException):  # its cohorts keep their last result; the next round reads again
+                    logger.warning("a batch of live subscriptions' reads failed", exc_info=rows_of)
+                    continue
+                for (cohort, _, _), rows in zip(chunk, rows_of, strict=True):
+                    if cohort.rows is not None and rows == cohort.rows:
+                        continue  # the rows of its last result: the same result
+                    await self._write(cohort, rows)
+        finally:
+            for cohort in cohorts:
+                self._read_done(cohort)
+
+    def _chunks(self, cohorts: list[Cohort]) -> list[list[tuple[Cohort, Template, Mapping[str, Any]]]]:
+        """``cohorts`` by statement (and tenant, unless a batch may hold several), ``BATCH_SIZE`` a chunk."""
+        groups: dict[Any, list[tuple[Cohort, Template, Mapping[str, Any]]]] = {}
+        for cohort in cohorts:
+            if cohort.statement is not None:  # known: selected so
+                template, values = cohort.statement
+                by = template if self.across_tenants else (template, cohort.key.tenant_id)
+                groups.setdefault(by, []).append((cohort, template, values))
+        return [group[at : at + BATCH_SIZE] for group in groups.values() for at in range(0, len(group), BATCH_SIZE)]
+
+    async def _read_chunk(self, chunk: list[tuple[Cohort, Template, Mapping[str, Any]]]) -> list[list[Any]]:
+        """The rows of each cohort of ``chunk`` (one template), in one statement."""
+        requests = [(cohort.key.tenant_id, values) for cohort, _, values in chunk]
+        async with self._reads, asyncio.timeout(self.settings.request_timeout_ms / 1000):
+            return await run_batch(self.engine, chunk[0][1], requests)
+
+    async def _write(self, cohort: Cohort, rows: list[Any]) -> None:
+        """Run ``cohort``'s plan on ``rows``, read for it already; hand the result on if it changed."""
+        if cohort.planned is None:
+            return
+        try:
+            event = await self._read_planned(cohort, cohort.planned, None, rows)
+        except compiled.Unsupported:  # not answered before any read: the executor's way, from the next round
+            cohort.planned = cohort.statement = None
+            return
+        except Exception:  # its subscribers keep the last result, and the next round reads again
+            logger.warning("a live subscription's read failed", exc_info=True)
+            return
+        if event is not None:
+            self.changed(cohort, event)
+
+    def _read_done(self, cohort: Cohort) -> None:
+        """``cohort`` read; once more if asked while it read (a notice of a write its read may not have seen)."""
+        cohort.reading = False
+        if cohort.again:
+            cohort.again = False
+            if not self._closing:  # no new task once the shutdown has collected them
+                self._spawn(self._round([cohort]))
+
+    async def _refusal(self) -> LiveEvent | None:
+        """The result every cohort gets while the tenant-setting canary fails (``None``: reads go on)."""
+        try:
+            reason = await self.canary.refusal()
+        except Exception:  # the canary had to run, and the database did not answer it
+            logger.warning("the tenant-setting canary could not run", exc_info=True)
+            return unavailable(UNAVAILABLE_MESSAGE)
+        return None if reason is None else unavailable(f"The gateway is not ready: {reason}.")
 
     def noticed(self, tenant: str) -> None:
         """A notice: ``tenant`` was written to; its cohorts read again (after the debounce)."""
@@ -416,11 +498,7 @@ class LiveHub:
             logger.warning("a live subscription's read failed", exc_info=True)
             return
         finally:
-            cohort.reading = False
-            if cohort.again:
-                cohort.again = False
-                if not self._closing:  # no new task once the shutdown has collected them
-                    self._spawn(self._round([cohort]))
+            self._read_done(cohort)
         if event is not None:  # None: the rows of its last result, read again
             self.changed(cohort, event)
 
@@ -443,13 +521,9 @@ class LiveHub:
         tenant-setting canary fails, no read: a ``SERVICE_UNAVAILABLE`` result, as a request is
         refused then, never a result row-level security emptied.
         """
-        try:
-            reason = await self.canary.refusal()
-        except Exception:  # the canary had to run, and the database did not answer it
-            logger.warning("the tenant-setting canary could not run", exc_info=True)
-            return unavailable(UNAVAILABLE_MESSAGE)
-        if reason is not None:
-            return unavailable(f"The gateway is not ready: {reason}.")
+        refusal = await self._refusal()
+        if refusal is not None:
+            return refusal
         if batches is not None and cohort.planned is not None:
             try:
                 return await self._read_planned(cohort, cohort.planned, batches)
@@ -476,6 +550,10 @@ class LiveHub:
             cohort.planned = self._plan_of(key)
         return LiveEvent(result.data, list(result.errors) if result.errors else None)
 
+    async def _read_alone(self, tenant_id: str, template: Template, values: Mapping[str, Any]) -> list[Any]:
+        """One request's statement, read as a batch of one."""
+        return (await run_batch(self.engine, template, [(tenant_id, values)]))[0]
+
     def _plan_of(self, key: CohortKey) -> tuple[DocumentNode, str | None] | None:
         """The document of the plan that answered ``key``'s query, and the operation name it is kept under."""
         if self.plans is None:
@@ -487,7 +565,11 @@ class LiveHub:
         return None
 
     async def _read_planned(
-        self, cohort: Cohort, planned: tuple[DocumentNode, str | None], batches: StatementBatches
+        self,
+        cohort: Cohort,
+        planned: tuple[DocumentNode, str | None],
+        batches: StatementBatches | None,
+        rows: list[Any] | None = None,
     ) -> LiveEvent | None:
         """The cohort's result through its plan, its one statement read in ``batches``; ``None``: the rows of its last.
 
@@ -499,14 +581,15 @@ class LiveHub:
         assert self.plans is not None  # planned only with plans  # noqa: S101
         key = cohort.key
         document, operation_name = planned
-        route: Route = batches.rows
+        route: Route = batches.rows if batches is not None else self._read_alone
         if cohort.statement is not None:  # its statement known: read it first, and write only if need be
             template, values = cohort.statement
-            async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
-                rows = await batches.rows(key.tenant_id, template, values)
-            if cohort.rows is not None and rows == cohort.rows:
-                return None
-            route = _read_already(template, values, rows, batches.rows)
+            if rows is None:
+                async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
+                    rows = await route(key.tenant_id, template, values)
+                if cohort.rows is not None and rows == cohort.rows:
+                    return None
+            route = _read_already(template, values, rows, route)
         cohort.rows = None  # until this read's rows are known, and their result
         reader = BatchedReader(self.engine, key.tenant_id, route)
         ctx = Context.for_request(
