@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 FLOOR = "floor"
@@ -277,12 +278,33 @@ def render(run: Run) -> str:
     top = max(table.connections(READER) or [0])
     lines += _scaling(table, top)
     lines += _growth(table, top)
+    lines += _live(LIVE_RESULTS)
     if run.checks:
         lines += ["## Checks", "", *(f"- {c}" for c in run.checks), ""]
     lines += ["## Columns", "", *COLUMNS, ""]
     if run.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in run.notes), ""]
     return "\n".join(lines)
+
+
+LIVE_RESULTS = Path(__file__).resolve().parent / "LIVE.md"
+
+
+def _live(path: Path) -> list[str]:
+    """The last live subscriptions run (``bench/live.py``, ``bench/LIVE.md``): its table, as it wrote it."""
+    if not path.is_file():
+        return []
+    written = path.read_text(encoding="utf-8").splitlines()
+    body = written[1:]  # its title aside
+    return [
+        "## Live subscriptions (`bench/live.py`, copied from `bench/LIVE.md`)",
+        "",
+        "Targets (one worker): every change within 2 intervals, 0 errors, worker CPU <= 70% of a core while",
+        "changing and <= 5% with nothing changing, statements per interval <= document shapes x ceil(cohorts / 100)",
+        "(here 1 x 5), peak RSS <= 300 MiB.",
+        *body,
+        "",
+    ]
 
 
 COLUMNS = [
