@@ -695,7 +695,7 @@ def main(argv: list[str] | None = None) -> None:
             f"postgraphile 5.1.5 (bench/postgraphile/package-lock.json) on Node {pg5.node_version(node)}, amber "
             f"preset, NODE_ENV=production, grafserv on node:http, one process, a pool of 10 connections, no GraphiQL, "
             f"no watch; as the owner its queries carry condition tenantId and no pgSettings (no transaction), as the "
-            f"reader the token's tenant goes in pgSettings (sessions_gateway.tenant_ids: a transaction per request) "
+            f"reader the token's tenant goes in pgSettings (sessions_gateway.tenant_id: a transaction per request) "
             f"and row-level security scopes the rows; {args.pg5_warmup:g} s of load before its first round, then "
             f"{args.pg5_rounds} round(s) of every scenario, the median round reported; its queries: `bench/pg5.py`"
         )

@@ -11,12 +11,13 @@ per ``BATCH_SIZE`` of them (``batch_statement``), as Hasura multiplexes its live
 
 Each request's statement runs as it would alone, its every table read pinned to the request's
 own tenant (``c.tenant_id``): the shard-routing rule holds per request. Row-level security, the
-second wall, lets the statement see the batch's tenants only (``tenant_script`` of them, set on
-the connection's session, and kept there: the same batch at the next round sends no ``SET``).
-
-A batch of several tenants needs the policies of this release (``db/row_security.sql``, which
-read ``sessions_gateway.tenant_ids``); ``policies_admit_sets`` tells whether they are there.
-PostgreSQL only, outside Citus (a join over many tenants is not one shard's), on the driver pool.
+second wall, lets the statement see the batch's tenants only: a batch of several tenants reads as
+the role ``sessions_gateway_live``, whose policies (``db/live_batches.sql``) admit the tenants of
+``sessions_gateway.tenant_ids`` (``tenant_script`` of them, set on the connection's session, and
+kept there: the same batch at the next round sends no ``SET``); a batch of one tenant reads as a
+request of that tenant does. ``policies_admit_sets`` tells whether that role and its policies are
+there (``init-db --grant-select-to``). PostgreSQL only, outside Citus (a join over many tenants is
+not one shard's), on the driver pool.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import ARRAY, column, func, literal_column, select, text, true
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 
@@ -157,12 +159,13 @@ class BatchedReader(TenantReader):
 
 
 async def policies_admit_sets(engine: AsyncEngine) -> bool | None:
-    """Whether the row-level security policies let a batch read each of its tenants; ``None``: nothing to prove it with.
+    """Whether a batch of several tenants may read each of them; ``None``: nothing to prove it with.
 
     Reads, as a batch reads (``tenant_script`` of two tenants: the canary's and one that is no
-    tenant's), one live session of the tenant ``gw_canary_tenant()`` names (``db/canary.sql``).
-    Policies of an earlier release read ``sessions_gateway.tenant_id`` only, which a batch leaves
-    empty: no row. ``None`` without the canary's function or a live session (as the canary skips).
+    tenant's, as ``sessions_gateway_live``), one live session of the tenant ``gw_canary_tenant()``
+    names (``db/canary.sql``). False when the gateway's role may not become that role, or its
+    policies are missing (no row). ``None`` without the canary's function or a live session (as
+    the canary skips).
     """
     async with engine.connect() as conn:
         probe = (await conn.execute(text(CANARY_FUNCTION_PROBE))).one()
@@ -175,5 +178,8 @@ async def policies_admit_sets(engine: AsyncEngine) -> bool | None:
         select(sessions.c.id).where(sessions.c.tenant_id == tenant_id, sessions.c.deleted_at.is_(None)).limit(1)
     )
     sql, arguments = statement.arguments(engine.dialect, {})
-    rows = await fetch_alone(engine, tuple(sorted((tenant_id, NO_TENANT))), sql, arguments)
+    try:
+        rows = await fetch_alone(engine, tuple(sorted((tenant_id, NO_TENANT))), sql, arguments)
+    except DBAPIError:  # no such role, or not a member of it: batches of one tenant
+        return False
     return bool(rows)

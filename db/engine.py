@@ -24,6 +24,7 @@ from sessions_gateway.db.expressions import (
 from sessions_gateway.db.indexes import GATEWAY_INDEXES
 from sessions_gateway.db.reader import (
     CITUS_PROPAGATION,
+    LIVE_ROLE,
     DriverPool,
     TenantReader,
     driver_pool,
@@ -415,7 +416,28 @@ async def grant_reader(engine: AsyncEngine, role: str) -> list[str]:
         if await conn.scalar(text(f"SELECT {_IS_CITUS}")):
             await conn.exec_driver_sql(f"ALTER ROLE {quote(role)} SET {CITUS_PROPAGATION} = 'local'")
             done.append(f"and on Citus has {CITUS_PROPAGATION} = 'local' (its tenant setting reaches the workers)")
+        else:
+            done.append(await _grant_live_batches(conn, role))
     return done
+
+
+async def _grant_live_batches(conn: AsyncConnection, role: str) -> str:
+    """``db/live_batches.sql`` for ``role``: the role its live batches read as, if it exists or can be made."""
+    quote = conn.dialect.identifier_preparer.quote
+    exists = await conn.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :r)"), {"r": LIVE_ROLE})
+    if not exists:
+        may = await conn.scalar(text("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"))
+        if not may:
+            return (
+                f"but not live batches of many tenants: this role may not create the role {LIVE_ROLE} "
+                f"(CREATE ROLE {LIVE_ROLE} NOLOGIN, then run this again): live subscriptions read a tenant a statement"
+            )
+        await conn.exec_driver_sql(f"CREATE ROLE {LIVE_ROLE} NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT")
+    schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+    await conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {LIVE_ROLE}")
+    for statement in sql_statements("live_batches.sql"):
+        await conn.exec_driver_sql(statement.replace("{role}", quote(role)))
+    return f"and, as {LIVE_ROLE} (which it does not inherit), read live batches of several tenants"
 
 
 @dataclass(frozen=True, slots=True)

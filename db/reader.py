@@ -8,14 +8,12 @@ of ``db/row_security.sql`` compare each row's ``tenant_id`` with::
 
     BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
     SET LOCAL citus.propagate_set_commands = 'local';      -- on Citus only
-    SET LOCAL sessions_gateway.tenant_id = '<the tenant>';
-    SET LOCAL sessions_gateway.tenant_ids = '{"<the tenant>"}'
+    SET LOCAL sessions_gateway.tenant_id = '<the tenant>'
 
-The policies read ``sessions_gateway.tenant_ids``, an array of the tenants a statement may read:
-one for a request, several for a batch of live subscriptions' reads (``db/batch.py``), whose
-statement pins each cohort's reads to its own tenant. ``sessions_gateway.tenant_id`` is what the
-policies of earlier releases read: set too (empty for a batch), so a gateway of this release
-serves behind them until ``init-db`` replaces them.
+A batch of live subscriptions' reads (``db/batch.py``) reads several tenants in one statement that
+pins each cohort's reads to its own: it runs as the role ``sessions_gateway_live``, whose own
+policies (``db/live_batches.sql``) read ``sessions_gateway.tenant_ids``, the batch's tenants
+(``tenant_script`` of several tenants); a request's statement runs as the gateway's role again.
 
 A statement that forgot its own tenant filter still reads nothing of another tenant. ``SET
 LOCAL`` (not ``set_config``) because Citus carries ``SET`` commands, and only them, to the
@@ -74,8 +72,10 @@ def records(result: Result[Any]) -> list[Record]:
     return [make(row) for row in result.all()]
 
 
-TENANT_SETTING = "sessions_gateway.tenant_id"  # the one tenant: what policies before TENANTS_SETTING read
-TENANTS_SETTING = "sessions_gateway.tenant_ids"  # the tenants a statement may read: what the policies read
+TENANT_SETTING = "sessions_gateway.tenant_id"  # a request's tenant: what the policies read
+TENANTS_SETTING = "sessions_gateway.tenant_ids"  # a live batch's tenants: what the live role's policies read
+# The role a live batch reads as (``db/live_batches.sql``): the gateway's role is a member, not inheriting it.
+LIVE_ROLE = "sessions_gateway_live"
 # Citus sends a SET to the workers a transaction touches only with this set to 'local'.
 CITUS_PROPAGATION = "citus.propagate_set_commands"
 BEGIN_SQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
@@ -112,22 +112,12 @@ def array_literal(values: Sequence[str]) -> str:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def tenant_settings(tenant_ids: Sequence[str], *, local: bool) -> list[str]:
-    """The statements that let the policies see ``tenant_ids`` (one: a request's; several: a batch's)."""
-    verb = "SET LOCAL" if local else "SET"
-    one = tenant_ids[0] if len(tenant_ids) == 1 else ""  # a batch: the policies of earlier releases see nothing
-    return [
-        f"{verb} {TENANT_SETTING} = {quote_literal(one)}",
-        f"{verb} {TENANTS_SETTING} = {quote_literal(array_literal(tenant_ids))}",
-    ]
-
-
 def begin_script(tenant_id: str, *, citus: bool) -> str:
     """The one message that opens a request's transaction on PostgreSQL, its tenant set."""
     statements = [BEGIN_SQL]
     if citus:
         statements.append(f"SET LOCAL {CITUS_PROPAGATION} = 'local'")
-    statements.extend(tenant_settings([tenant_id], local=True))
+    statements.append(f"SET LOCAL {TENANT_SETTING} = {quote_literal(tenant_id)}")
     return "; ".join(statements)
 
 
@@ -141,8 +131,17 @@ async def send_script(connection: AsyncConnection, script: str) -> None:
 
 
 def tenant_script(tenant_ids: str | Sequence[str]) -> str:
-    """The message setting a connection's tenant (a batch's tenants) for statements run outside a transaction."""
-    return "; ".join(tenant_settings([tenant_ids] if isinstance(tenant_ids, str) else tenant_ids, local=False))
+    """The message setting a connection's tenant for statements run outside a transaction.
+
+    A request's tenant (a string): as the gateway's own role. A live batch's tenants (a sequence):
+    as ``LIVE_ROLE``, whose policies admit them, the one-tenant setting emptied.
+    """
+    if isinstance(tenant_ids, str):
+        return f"RESET ROLE; SET {TENANT_SETTING} = {quote_literal(tenant_ids)}"
+    return (
+        f"SET ROLE {LIVE_ROLE}; SET {TENANT_SETTING} = ''; "
+        f"SET {TENANTS_SETTING} = {quote_literal(array_literal(tenant_ids))}"
+    )
 
 
 class Template:

@@ -20,8 +20,8 @@ Batched reads (PostgreSQL, outside Citus): a cohort whose query a compiled plan 
 read tells) reads again through the plan, and its one statement joins the round's batch of that
 statement's shape (``loaders/statements.py``, ``db/batch.py``): the cohorts of one document shape,
 whatever their tenants and variables, read in one statement per 100 cohorts; each writes its own
-result from its own rows. With policies of an earlier release (which admit one tenant per
-statement, ``policies_admit_sets``), a batch holds one tenant's cohorts. Anything else (a report,
+result from its own rows. Without the live batches' role (``db/live_batches.sql``,
+``policies_admit_sets``), a batch holds one tenant's cohorts. Anything else (a report,
 SQLite, Citus) reads as a request does, a cohort at a time. ``LiveHub.changed`` is the one place a
 change is found.
 """
@@ -288,8 +288,8 @@ class LiveHub:
         self._sets_checked_at = None if admitted is not None else asyncio.get_running_loop().time()
         if admitted is False:
             logger.warning(
-                "the row-level security policies admit one tenant per statement (an earlier release's): "
-                "live subscriptions read one statement per tenant and shape; run init-db to read many tenants' at once"
+                "this role may not read live batches of several tenants (no role sessions_gateway_live, or its "
+                "policies): live subscriptions read one statement per tenant and shape; run init-db --grant-select-to"
             )
 
     def watch(self, connection: LiveConnection, request: LiveRequest) -> Watch:

@@ -4,9 +4,8 @@
 // Environment:
 //   PG5_DATABASE_URL  postgresql://... as the tables' owner or as the reader role
 //   PG5_JWT_SECRET    the HS256 key the benchmark's bearer tokens are signed with
-//   PG5_TENANT_SETTING  "on": every request's transaction sets sessions_gateway.tenant_ids to the
-//                       token's tenant (pgSettings), which row-level security reads (and
-//                       sessions_gateway.tenant_id, as the gateway does). Off: no
+//   PG5_TENANT_SETTING  "on": every request's transaction sets sessions_gateway.tenant_id to the
+//                       token's tenant (pgSettings), which row-level security reads. Off: no
 //                       pgSettings, so no transaction (the owner is not subject to the policies).
 import jwt from "jsonwebtoken";
 import pg from "pg";
@@ -15,12 +14,6 @@ import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
 import { addPgTableCondition, jsonPgSmartTags } from "postgraphile/utils";
 
 const TENANT_SETTING = "sessions_gateway.tenant_id";
-const TENANTS_SETTING = "sessions_gateway.tenant_ids";
-
-// A PostgreSQL array literal of one text: the setting the policies read (db/row_security.sql).
-function arrayOf(text) {
-  return `{"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"}`;
-}
 const POOL_SIZE = 10;
 
 // Statements sent to PostgreSQL, leaving out (as the gateway's count does) transaction control and
@@ -103,7 +96,7 @@ export function makePreset(env = process.env) {
       explain: false,
       context(requestContext) {
         const tenant = tenantOf(requestContext.node?.req, secret);
-        return tenantSetting ? { pgSettings: { [TENANT_SETTING]: tenant, [TENANTS_SETTING]: arrayOf(tenant) } } : {};
+        return tenantSetting ? { pgSettings: { [TENANT_SETTING]: tenant } } : {};
       },
     },
   };

@@ -245,4 +245,19 @@ async def test_policies_of_this_release_admit_a_set_and_a_set_never_admits_anoth
     assert sorted(row[0] for row in seen) == ["Acme", 'ac"me', "ac,me"]
     seen = await fetch_alone(engine, "acme,Acme", sql, arguments)
     assert [row[0] for row in seen] == ["acme,Acme"]
-    assert tenant_script(("a", "b")).startswith("SET sessions_gateway.tenant_id = ''")
+    assert tenant_script(("a", "b")).startswith("SET ROLE sessions_gateway_live; SET sessions_gateway.tenant_id = ''")
+
+
+async def test_a_requests_statement_is_checked_by_the_one_tenant_policy_alone_a_batchs_by_the_live_roles_too(
+    engine: AsyncEngine,
+) -> None:
+    explain = "EXPLAIN SELECT count(*) FROM sessions WHERE tenant_id = 'acme'"
+    # a request: the one-tenant policy, checked once (a one-time filter), nothing per row
+    request = "\n".join(row[0] for row in await fetch_alone(engine, "acme", explain, []))
+    assert "One-Time Filter" in request
+    assert "tenant_ids" not in request
+    # a batch (and the same connection back to a request: the gateway's own role again)
+    batch = "\n".join(row[0] for row in await fetch_alone(engine, ("Acme", "acme"), explain, []))
+    assert "tenant_ids" in batch
+    again = "\n".join(row[0] for row in await fetch_alone(engine, "acme", explain, []))
+    assert "tenant_ids" not in again
