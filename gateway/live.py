@@ -426,6 +426,7 @@ class LiveHub:
     async def _write(self, cohort: Cohort, rows: list[Any]) -> None:
         """Run ``cohort``'s plan on ``rows``, read for it already; hand the result on if it changed."""
         if cohort.planned is None:
+            cohort.statement = None  # read as a request does from the next round
             return
         try:
             event = await self._read_planned(cohort, cohort.planned, None, rows)
@@ -503,6 +504,8 @@ class LiveHub:
             self.changed(cohort, event)
 
     def changed(self, cohort: Cohort, event: LiveEvent) -> None:
+        if event.errors:  # no rows made it: the rows read next make a result again, whatever they are
+            cohort.rows = None
         payload = encoded(event)
         digest = digest_of(payload)
         if digest == cohort.digest:
@@ -528,7 +531,7 @@ class LiveHub:
             try:
                 return await self._read_planned(cohort, cohort.planned, batches)
             except compiled.Unsupported:  # not answered before any read: the executor's way, from now on
-                cohort.planned = None
+                cohort.planned = cohort.statement = None
         key = cohort.key
         ctx = Context.for_request(
             tenant_id=key.tenant_id,

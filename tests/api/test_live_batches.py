@@ -16,7 +16,8 @@ from prometheus_client import REGISTRY
 from sessions_gateway.db import queries
 from sessions_gateway.db.reader import TENANTS_SETTING
 from tests.conftest import run_script
-from tests.live import INTERVAL, QUIET, feed, live_gateway, subscriber, writer
+from tests.helpers import token_for
+from tests.live import INTERVAL, QUIET, feed, live_gateway, raw, receive, send, subscriber, writer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -175,3 +176,27 @@ async def test_rows_read_again_are_not_written_again_unless_their_result_reads_t
         changed = await rows.next()
         if not writes_each_round:
             assert "Renamed" in [e["node"]["name"] for e in changed["sessions"]["edges"]]
+
+
+async def test_after_a_refusal_the_same_rows_make_the_result_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with live_gateway("postgresql", tmp_path) as gateway, raw(gateway) as ws:
+        hub = gateway.app.state.live
+        await send(ws, {"type": "connection_init", "payload": {"Authorization": f"Bearer {token_for('alpha')}"}})
+        assert (await receive(ws))["type"] == "connection_ack"
+        await send(ws, {"id": "1", "type": "subscribe", "payload": {"query": LIST, "variables": {"first": 5}}})
+        first = (await receive(ws))["payload"]
+        await statements_per_round(2)  # its statement and rows known: rounds read them straight
+        assert all(cohort.rows is not None for cohort in hub.cohorts.values())
+
+        # when: the tenant-setting canary fails for a while (nothing written meanwhile)
+        async def failing() -> str:
+            return "the canary failed"
+
+        monkeypatch.setattr(hub.canary, "refusal", failing)
+        refused = (await receive(ws))["payload"]
+        assert refused["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        monkeypatch.undo()
+        # then: once it passes, the same rows as before make the result again
+        assert (await receive(ws))["payload"] == first
