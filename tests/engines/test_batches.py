@@ -9,6 +9,7 @@ oracle is each request's own statement, run alone as a request runs it.
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ from tests.conftest import (
     load,
 )
 from tests.dataset import Dataset
+from tests.routing import routed_tenant
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -261,3 +263,36 @@ async def test_a_requests_statement_is_checked_by_the_one_tenant_policy_alone_a_
     assert "tenant_ids" in batch
     again = "\n".join(row[0] for row in await fetch_alone(engine, "acme", explain, []))
     assert "tenant_ids" not in again
+
+
+@pytest.mark.parametrize(
+    "relations",
+    [frozenset(), frozenset({Relation.USER, Relation.TASK, Relation.PROCEDURE_COUNT}), frozenset(Relation)],
+    ids=["page", "to-one", "every-relation"],
+)
+async def test_each_cohorts_statement_in_a_batch_routes_to_its_own_tenant_alone(
+    engine: AsyncEngine, relations: frozenset[Relation]
+) -> None:
+    # the shard-routing rule (tests/routing.py), per cohort: the batch's LATERAL body, the cohort's
+    # values as parameters, pins every table it reads to the cohort's tenant
+    window = queries.Window(
+        tenant_id="acme",
+        filter_=SessionCriteria(status="completed", search="acme"),
+        order=ListOrder.COMPLETED_AT_DESC,
+        after=None,
+        before=None,
+        limit=6,
+        from_end=False,
+    )
+    for total in (False, True):
+        template, _ = await statement_of(window, relations, total=total)
+        statement, names = batch_statement(template)
+        sql, _slots = statement.compiled(engine.dialect)
+        body = sql[sql.index("JOIN LATERAL (") + len("JOIN LATERAL (") : sql.rindex(") AS r ON true")]
+        constants = max((int(n) for n in re.findall(r"\$(\d+)", body)), default=0)
+        parameters: list[Any] = [None] * constants
+        for name in names:
+            parameters.append(f"the cohort's {name}")
+            body = re.sub(rf"\bc\.{name}\b", f"${len(parameters)}", body)
+        assert re.search(r"\bc\.\w", body) is None  # every cohort value a parameter now
+        assert routed_tenant(body, parameters) == "the cohort's tenant_id"
