@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 BATCH_SIZE = 100
 COHORT = "cohort"  # the batch statement's last column: the request's place in the batch, from 1
 CORRELATION = "c"  # the cohorts' name in the batch statement
-NO_TENANT = ""  # no tenant's id: the second tenant of ``policies_admit_sets``'s batch
+NO_TENANT = ""
+PAGE_LIMIT = "page_limit"  # a page's size, bound in its batch form (``db/queries.py``)
+_NONE = object()  # no tenant's id: the second tenant of ``policies_admit_sets``'s batch
 
 
 def batch_statement(template: Template) -> tuple[Template, tuple[str, ...]]:
@@ -104,19 +106,66 @@ async def run_batch(
 ) -> list[list[Record]]:
     """Each request's rows of ``template`` (a tenant, and the values it binds), read in one statement.
 
-    The rows are the driver's records, in the request's order, each with its cohort last: read
-    by position, as a lone statement's (``TenantReader.rows(named=False)``).
+    The rows are the driver's records, in the request's order, each with a cohort last: read by
+    position, as a lone statement's (``TenantReader.rows(named=False)``). Pages of one tenant and
+    one set of values but their size (``PAGE_LIMIT``) are read once, the largest, and each gets its
+    first sessions: a keyset page of N is the first N of a longer one, in the same order.
     """
     statement, names = batch_statement(template)
-    values = {f"batch_{name}": [request[name] for _, request in requests] for name in names}
+    shared, of = _shared_pages(requests) if PAGE_LIMIT in names else (list(requests), None)
+    values = {f"batch_{name}": [request[name] for _, request in shared] for name in names}
     text, arguments = statement.arguments(engine.dialect, values)
-    tenants = tuple(sorted({tenant for tenant, _ in requests}))
+    tenants = tuple(sorted({tenant for tenant, _ in shared}))
     found = await fetch_alone(engine, tenants[0] if len(tenants) == 1 else tenants, text, arguments)
-    out: list[list[Record]] = [[] for _ in requests]
+    out: list[list[Record]] = [[] for _ in shared]
     at = len(template.columns)
     for row in found:
         out[row[at] - 1].append(row)
-    return out
+    if of is None:
+        return out
+    id_at = template.columns.index("id")
+    return [
+        _first_sessions(out[index], request[PAGE_LIMIT], id_at)
+        for index, (_, request) in zip(of, requests, strict=True)
+    ]
+
+
+def _shared_pages(
+    requests: Sequence[tuple[str, Mapping[str, Any]]],
+) -> tuple[list[tuple[str, Mapping[str, Any]]], list[int] | None]:
+    """The requests to read (a tenant's pages of the same values once, the largest), and where each asked is."""
+    at: dict[Any, int] = {}
+    shared: list[tuple[str, Mapping[str, Any]]] = []
+    of: list[int] = []
+    try:
+        for tenant, values in requests:
+            key = (tenant, tuple(sorted((name, value) for name, value in values.items() if name != PAGE_LIMIT)))
+            index = at.get(key)
+            if index is None:
+                at[key] = index = len(shared)
+                shared.append((tenant, values))
+            elif values[PAGE_LIMIT] > shared[index][1][PAGE_LIMIT]:
+                shared[index] = (tenant, values)
+            of.append(index)
+    except TypeError:  # a value that does not hash: each read as asked
+        return list(requests), None
+    return shared, of
+
+
+def _first_sessions(rows: list[Record], limit: int, id_at: int) -> list[Record]:
+    """The rows of the first ``limit`` sessions of ``rows`` (a session's procedures are rows of their own)."""
+    taken: list[Record] = []
+    seen = 0
+    last: Any = _NONE
+    for row in rows:
+        session_id = row[id_at]
+        if session_id != last:
+            last = session_id
+            seen += session_id is not None  # None: the one row of an empty page, its count alone
+            if seen > limit:
+                break
+        taken.append(row)
+    return taken
 
 
 # How a batched reader reads its statement: given its tenant, the template and the values it binds.
