@@ -12,10 +12,11 @@ import httpx
 import pytest
 from gql.transport.exceptions import TransportQueryError
 
+from sessions_gateway.gateway.live import TextWebSocket
 from sessions_gateway.gateway.persisted import sha256_hex
 from sessions_gateway.schema.limits import Limits
 from tests.helpers import token_for
-from tests.live import STILL_SERVING, close_code, feed, live_gateway, raw, receive, send, subscriber
+from tests.live import STILL_SERVING, close_code, feed, live_gateway, raw, receive, send, subscriber, writer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -221,3 +222,47 @@ async def test_a_subscription_over_http_is_refused(backend: str, tmp_path: Path)
             assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
             assert "data" not in response.json()
         await gateway.serves_queries()
+
+
+async def test_a_connection_whose_sends_hang_holds_up_no_one_and_gets_the_newest_result_after(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client that stops reading fills the socket's buffers, and then each send to it waits: here
+    # the first connection's sends wait on a gate, which is that, without megabytes of buffers.
+    gate = asyncio.Event()
+    gate.set()
+    first: list[TextWebSocket] = []
+    send_text = TextWebSocket.send_text
+
+    async def held(self: TextWebSocket, text: str) -> None:
+        if not first:
+            first.append(self)
+        if self is first[0]:
+            await gate.wait()
+        await send_text(self, text)
+
+    monkeypatch.setattr(TextWebSocket, "send_text", held)
+    async with (
+        live_gateway(backend, tmp_path) as gateway,
+        writer(gateway) as db,
+        subscriber(gateway) as stuck_session,  # the first connection: its acknowledgement sent first
+        feed(stuck_session, DETAIL) as stuck,
+        subscriber(gateway) as prompt_session,
+        feed(prompt_session, DETAIL) as prompt,
+    ):
+        assert (await stuck.next())["session"]["name"] == "Done"
+        await prompt.next()
+        # when: the first connection's sends hang, through twenty changes
+        gate.clear()
+        for n in range(20):
+            await db.update("sessions", {"id": "a-done"}, name=f"change {n}")
+            # then: the other connection gets each, and queries are answered
+            assert (await prompt.next())["session"]["name"] == f"change {n}"
+        await gateway.serves_queries()
+        # and once its sends go through: the send it was in, then the newest, not twenty
+        gate.set()
+        received = [(await stuck.next())["session"]["name"]]
+        while received[-1] != "change 19":
+            received.append((await stuck.next())["session"]["name"])
+        assert len(received) <= 2, received
+        await stuck.nothing()
