@@ -44,9 +44,9 @@ if TYPE_CHECKING:
 BATCH_SIZE = 100
 COHORT = "cohort"  # the batch statement's last column: the request's place in the batch, from 1
 CORRELATION = "c"  # the cohorts' name in the batch statement
-NO_TENANT = ""
+NO_TENANT = ""  # no tenant's id: the second tenant of ``policies_admit_sets``'s batch
 PAGE_LIMIT = "page_limit"  # a page's size, bound in its batch form (``db/queries.py``)
-_NONE = object()  # no tenant's id: the second tenant of ``policies_admit_sets``'s batch
+_BEFORE = object()  # before the first row's session id
 
 
 def batch_statement(template: Template) -> tuple[Template, tuple[str, ...]]:
@@ -114,9 +114,9 @@ async def run_batch(
     statement, names = batch_statement(template)
     shared, of = _shared_pages(requests) if PAGE_LIMIT in names else (list(requests), None)
     values = {f"batch_{name}": [request[name] for _, request in shared] for name in names}
-    text, arguments = statement.arguments(engine.dialect, values)
+    sql, arguments = statement.arguments(engine.dialect, values)
     tenants = tuple(sorted({tenant for tenant, _ in shared}))
-    found = await fetch_alone(engine, tenants[0] if len(tenants) == 1 else tenants, text, arguments)
+    found = await fetch_alone(engine, tenants[0] if len(tenants) == 1 else tenants, sql, arguments)
     out: list[list[Record]] = [[] for _ in shared]
     at = len(template.columns)
     for row in found:
@@ -156,7 +156,7 @@ def _first_sessions(rows: list[Record], limit: int, id_at: int) -> list[Record]:
     """The rows of the first ``limit`` sessions of ``rows`` (a session's procedures are rows of their own)."""
     taken: list[Record] = []
     seen = 0
-    last: Any = _NONE
+    last: Any = _BEFORE
     for row in rows:
         session_id = row[id_at]
         if session_id != last:

@@ -425,19 +425,21 @@ class LiveHub:
 
     async def _write(self, cohort: Cohort, rows: list[Any]) -> None:
         """Run ``cohort``'s plan on ``rows``, read for it already; hand the result on if it changed."""
-        if cohort.planned is None:
-            cohort.statement = None  # read as a request does from the next round
+        if cohort.planned is None or cohort.statement is None:  # neither is, once the other is not
+            cohort.planned = cohort.statement = None
             return
+        template, values = cohort.statement
         try:
-            event = await self._read_planned(cohort, cohort.planned, None, rows)
+            event = await self._read_planned(
+                cohort, cohort.planned, _read_already(template, values, rows, self._read_alone)
+            )
         except compiled.Unsupported:  # not answered before any read: the executor's way, from the next round
             cohort.planned = cohort.statement = None
             return
         except Exception:  # its subscribers keep the last result, and the next round reads again
             logger.warning("a live subscription's read failed", exc_info=True)
             return
-        if event is not None:
-            self.changed(cohort, event)
+        self.changed(cohort, event)
 
     def _read_done(self, cohort: Cohort) -> None:
         """``cohort`` read; once more if asked while it read (a notice of a write its read may not have seen)."""
@@ -500,8 +502,7 @@ class LiveHub:
             return
         finally:
             self._read_done(cohort)
-        if event is not None:  # None: the rows of its last result, read again
-            self.changed(cohort, event)
+        self.changed(cohort, event)
 
     def changed(self, cohort: Cohort, event: LiveEvent) -> None:
         if event.errors:  # no rows made it: the rows read next make a result again, whatever they are
@@ -516,20 +517,20 @@ class LiveHub:
         for mailbox in cohort.mailboxes:
             mailbox.put(event)
 
-    async def read(self, cohort: Cohort, batches: StatementBatches | None = None) -> LiveEvent | None:
+    async def read(self, cohort: Cohort, batches: StatementBatches | None = None) -> LiveEvent:
         """The cohort's query, run as a request of its tenant runs it (a context and a reader of its own).
 
         With ``batches``, a cohort a plan answered before reads through the plan, its statement in
-        the batch of its shape (``None``: it read the rows of its last result again). While the
-        tenant-setting canary fails, no read: a ``SERVICE_UNAVAILABLE`` result, as a request is
-        refused then, never a result row-level security emptied.
+        the batch of its shape. While the tenant-setting canary fails, no read: a
+        ``SERVICE_UNAVAILABLE`` result, as a request is refused then, never a result row-level
+        security emptied.
         """
         refusal = await self._refusal()
         if refusal is not None:
             return refusal
         if batches is not None and cohort.planned is not None:
             try:
-                return await self._read_planned(cohort, cohort.planned, batches)
+                return await self._read_planned(cohort, cohort.planned, batches.rows)
             except compiled.Unsupported:  # not answered before any read: the executor's way, from now on
                 cohort.planned = cohort.statement = None
         key = cohort.key
@@ -567,32 +568,18 @@ class LiveHub:
                 return plan.document, name
         return None
 
-    async def _read_planned(
-        self,
-        cohort: Cohort,
-        planned: tuple[DocumentNode, str | None],
-        batches: StatementBatches | None,
-        rows: list[Any] | None = None,
-    ) -> LiveEvent | None:
-        """The cohort's result through its plan, its one statement read in ``batches``; ``None``: the rows of its last.
+    async def _read_planned(self, cohort: Cohort, planned: tuple[DocumentNode, str | None], route: Route) -> LiveEvent:
+        """The cohort's result through its plan, its one statement read by ``route`` (a batch's, or rows read already).
 
         The document passed the limits and validation at its first read (the verdict is the
         document's own). ``compiled.Unsupported`` before any read when the plan cannot answer.
-        Rows that made the last result again make it again, unless writing it read the clock
-        (an in-progress session's duration, a signed URL): then it is written again.
+        The cohort keeps the statement and values it read, and the rows, unless writing them read
+        the clock (an in-progress session's duration, a signed URL): the same rows read again make
+        the same result then (``_refresh_known``).
         """
         assert self.plans is not None  # planned only with plans  # noqa: S101
         key = cohort.key
         document, operation_name = planned
-        route: Route = batches.rows if batches is not None else self._read_alone
-        if cohort.statement is not None:  # its statement known: read it first, and write only if need be
-            template, values = cohort.statement
-            if rows is None:
-                async with asyncio.timeout(self.settings.request_timeout_ms / 1000):
-                    rows = await route(key.tenant_id, template, values)
-                if cohort.rows is not None and rows == cohort.rows:
-                    return None
-            route = _read_already(template, values, rows, route)
         cohort.rows = None  # until this read's rows are known, and their result
         reader = BatchedReader(self.engine, key.tenant_id, route)
         ctx = Context.for_request(
