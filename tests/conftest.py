@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import uuid
 from pathlib import Path
@@ -306,6 +307,20 @@ async def executor_app(settings: Settings) -> AsyncIterator[Starlette]:
 async def executor_client(executor_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with http_client(executor_app) as http:
         yield http
+
+
+@pytest.fixture(autouse=True)
+def _heap_left_out_of_collections() -> None:
+    """What the suite holds when a test starts is left out of the garbage collector's passes (``gc.freeze``).
+
+    The tests serve the gateway in this process, beside its clients, and the process holds every
+    module's leftovers by the end (hypothesis' data, schemas, apps): a full collection over it took
+    up to a second, a pause in which no result arrived, and a test waiting a second for one failed.
+    A serving process freezes what it starts with for the same reason (``create_app(freeze_heap=)``).
+    What a test makes is collected as it goes, and what it left is collected here before the freeze.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
