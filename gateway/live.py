@@ -73,7 +73,7 @@ from sessions_gateway.schema.live import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from graphql import DocumentNode
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -408,14 +408,7 @@ class LiveHub:
                 self._read_done(cohort)
 
     def _chunks(self, cohorts: list[Cohort]) -> list[list[tuple[Cohort, Template, Mapping[str, Any]]]]:
-        """``cohorts`` by statement (and tenant, unless a batch may hold several), ``BATCH_SIZE`` a chunk."""
-        groups: dict[Any, list[tuple[Cohort, Template, Mapping[str, Any]]]] = {}
-        for cohort in cohorts:
-            if cohort.statement is not None:  # known: selected so
-                template, values = cohort.statement
-                by = template if self.across_tenants else (template, cohort.key.tenant_id)
-                groups.setdefault(by, []).append((cohort, template, values))
-        return [group[at : at + BATCH_SIZE] for group in groups.values() for at in range(0, len(group), BATCH_SIZE)]
+        return chunks(cohorts, across_tenants=self.across_tenants)
 
     async def _read_chunk(self, chunk: list[tuple[Cohort, Template, Mapping[str, Any]]]) -> list[list[Any]]:
         """The rows of each cohort of ``chunk`` (one template), in one statement."""
@@ -747,6 +740,27 @@ class LiveProtocol(BaseGraphQLTransportWSHandler[LiveConnection, None]):
                     opened.close()
                 else:
                     await opened.aclose()
+
+
+def chunks(
+    cohorts: Iterable[Cohort], *, across_tenants: bool
+) -> list[list[tuple[Cohort, Template, Mapping[str, Any]]]]:
+    """Known ``cohorts`` by statement (and tenant, unless a batch may hold several), ``BATCH_SIZE`` a chunk.
+
+    A statement's cohorts go in by tenant, so that a tenant's pages share a chunk, where they are
+    read once (``run_batch``): in the order they subscribed, tenants' pages interleave (each
+    connection's subscribe messages arrive among the others'), and a tenant's pages of five sizes
+    in five chunks were five reads of its sessions.
+    """
+    groups: dict[Any, list[tuple[Cohort, Template, Mapping[str, Any]]]] = {}
+    for cohort in cohorts:
+        if cohort.statement is not None:  # known: selected so
+            template, values = cohort.statement
+            by = template if across_tenants else (template, cohort.key.tenant_id)
+            groups.setdefault(by, []).append((cohort, template, values))
+    for group in groups.values():
+        group.sort(key=lambda known: known[0].key.tenant_id)
+    return [group[at : at + BATCH_SIZE] for group in groups.values() for at in range(0, len(group), BATCH_SIZE)]
 
 
 async def _first(source: Any) -> Any:

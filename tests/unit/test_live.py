@@ -7,7 +7,8 @@ import asyncio
 import orjson
 from graphql import GraphQLError
 
-from sessions_gateway.gateway.live import Mailbox, digest_of, encoded
+from sessions_gateway.db.batch import BATCH_SIZE
+from sessions_gateway.gateway.live import Cohort, CohortKey, Mailbox, chunks, digest_of, encoded
 from sessions_gateway.schema.live import LiveEvent, query_form
 
 
@@ -60,3 +61,31 @@ def test_a_result_is_written_as_the_payload_a_client_receives() -> None:
         "data": None,
         "errors": [{"message": "unavailable", "extensions": {"code": "SERVICE_UNAVAILABLE"}}],
     }
+
+
+def test_a_tenants_pages_go_in_one_batch_though_they_subscribed_among_others() -> None:
+    """Cohorts subscribed interleaved (each tenant's page sizes among other tenants'): chunked by tenant.
+
+    ``run_batch`` reads a tenant's pages of one statement once when they share a chunk; chunked in
+    the order they subscribed, each of the 150 tenants' two pages fell in different chunks.
+    """
+    template = object()  # a statement: what chunks compare is its identity
+    tenants = [f"tenant-{n:03}" for n in range(150)]
+    cohorts = [
+        Cohort(
+            CohortKey(tenant, "query Live($first: Int!) { x }", "Live", orjson.dumps({"first": first})),
+            statement=(template, {"tenant_id": tenant, "page_limit": first}),  # type: ignore[arg-type]
+        )
+        for first in (20, 19)
+        for tenant in tenants
+    ]
+    made = chunks(cohorts, across_tenants=True)
+    assert [len(chunk) for chunk in made] == [BATCH_SIZE, BATCH_SIZE, 2 * len(tenants) - 2 * BATCH_SIZE]
+    assert sorted(id(c) for chunk in made for c, _, _ in chunk) == sorted(map(id, cohorts))  # each once
+    in_chunks = {tenant: {n for n, chunk in enumerate(made) for c, _, _ in chunk if c.key.tenant_id == tenant}
+                 for tenant in tenants}  # fmt: skip
+    assert all(len(found) == 1 for found in in_chunks.values())  # 100 per chunk: two pages each, none split
+    # one tenant per batch when the policies admit no set: each tenant's pages, alone
+    alone = chunks(cohorts, across_tenants=False)
+    assert sorted(len(chunk) for chunk in alone) == [2] * len(tenants)
+    assert all(len({c.key.tenant_id for c, _, _ in chunk}) == 1 for chunk in alone)
