@@ -6,8 +6,8 @@
 
 Seeds (or reuses) ``gw_live_<tenants>x<sessions>`` (tenants acme, northwind, globex, tenant-4, ...),
 starts ``sessions-gateway serve`` (one worker, as the reader role) and opens ``--connections``
-graphql-transport-ws connections, each with its own tenant's token in ``connection_init`` (tenants
-in turn), holding ``--subscriptions`` live ``sessions(first: N)`` subscriptions between them, N one
+graphql-transport-ws connections (as browsers: answering the server's WebSocket pings, sending none),
+each with its own tenant's token in ``connection_init`` (tenants in turn), holding ``--subscriptions`` live ``sessions(first: N)`` subscriptions between them, N one
 of ``--variants`` page sizes (so a tenant's subscribers make that many cohorts). Then:
 
 * **Changing**, ``--duration`` seconds: every interval the writer renames the newest session of
@@ -129,7 +129,15 @@ async def _other(ws: ClientConnection, data: bytes, tally: Tally) -> None:
 async def _open(
     url: str, token: str, count: int, first_of: list[int], tally: Tally
 ) -> tuple[ClientConnection, dict[str, Subscriber], asyncio.Task[None], asyncio.Event]:
-    ws = await connect(url, subprotocols=["graphql-transport-ws"], max_size=2**24, open_timeout=60)  # type: ignore[list-item]
+    # As a dashboard's browser: it answers the server's WebSocket pings (every 20 s) and sends none
+    # of its own (a browser cannot; graphql-ws sends none unless told to).
+    ws = await connect(
+        url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        max_size=2**24,
+        open_timeout=60,
+        ping_interval=None,
+    )
     await ws.send(orjson.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}).decode())
     ack = orjson.loads(await asyncio.wait_for(ws.recv(), 60))
     if ack.get("type") != "connection_ack":
