@@ -7,8 +7,9 @@
 Seeds (or reuses) ``gw_live_<tenants>x<sessions>`` (tenants acme, northwind, globex, tenant-4, ...),
 starts ``sessions-gateway serve`` (one worker, as the reader role) and opens ``--connections``
 graphql-transport-ws connections (as browsers: answering the server's WebSocket pings, sending none),
-each with its own tenant's token in ``connection_init`` (tenants in turn), holding ``--subscriptions`` live ``sessions(first: N)`` subscriptions between them, N one
-of ``--variants`` page sizes (so a tenant's subscribers make that many cohorts). Then:
+each with its own tenant's token in ``connection_init`` (tenants in turn), holding ``--subscriptions``
+live ``sessions(first: N)`` subscriptions between them, N one of ``--variants`` page sizes (so a
+tenant's subscribers make that many cohorts). Then:
 
 * **Changing**, ``--duration`` seconds: every interval the writer renames the newest session of
   every tenant (``live-<sequence>``), as the pipeline would write it. Each subscriber's messages are
