@@ -17,13 +17,14 @@ tenant's subscribers make that many cohorts). Then:
   (or a later one) within two intervals of the write.
 * **Quiet**, ``--quiet`` seconds: nothing is written; every message received then is counted.
 
-Reports the worker's CPU (percent of one core) in each phase, its peak RSS, its rounds per interval
-and the statements each round sent (the gateway's own count, ``gateway_live_refetch_statements`` of
-``/metrics``), PostgreSQL's count of transactions per interval over the run (``pg_stat_database``:
-each lone statement, each SET, the writer's; read ``PG_STATS_LAG`` after the fact), the
-messages received, the deliveries within two intervals and their latency, and the errors; writes
-``bench/LIVE.md`` and exits 1 when a change was missed, an error came, or a message arrived while
-nothing changed. The client runs on the same machine as the gateway and PostgreSQL.
+Reports the worker's CPU and PostgreSQL's (percent of one core) in each phase, the worker's peak
+RSS, its rounds per interval and the statements each round sent (the gateway's own count,
+``gateway_live_refetch_statements`` of ``/metrics``), PostgreSQL's count of transactions per
+interval over the run (``pg_stat_database``: each lone statement, each SET, the writer's; read
+``PG_STATS_LAG`` after the fact), the messages received, the deliveries within two intervals and
+their latency, and the errors; writes ``bench/LIVE.md`` and exits 1 when a change was missed, an
+error came, or a message arrived while nothing changed. The client runs on the same machine as the
+gateway and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -243,6 +244,42 @@ def _delivered(subscribers: list[Subscriber], written: dict[int, float], within:
     return len(latencies), len(reached) * len(subscribers), latencies
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """CPU used so far (ms) by the worker, every PostgreSQL process and this client; and when."""
+
+    worker: float
+    postgres: dict[int, float]
+    client: float
+    wall: float
+
+    @classmethod
+    def now(cls, worker: int) -> Snapshot:
+        return cls(procstat.cpu_ms(worker), procstat.postgres_cpu_ms(), procstat.cpu_ms(os.getpid()), time.monotonic())
+
+    def _percent(self, used_ms: float, since: Snapshot) -> float:
+        return round(100 * used_ms / 1000 / (self.wall - since.wall), 1)
+
+    def worker_percent(self, since: Snapshot) -> float:
+        return self._percent(self.worker - since.worker, since)
+
+    def postgres_percent(self, since: Snapshot) -> float:
+        return self._percent(procstat.postgres_cpu_delta(since.postgres, self.postgres), since)
+
+    def client_percent(self, since: Snapshot) -> float:
+        return self._percent(self.client - since.client, since)
+
+
+def _freeze_client_heap() -> None:
+    """The client's subscribers, left out of its own collector's passes.
+
+    A full collection over 10,000 of them paused the client for a quarter second, and the
+    deliveries it timed with it.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     tenants = {tenant_identity(i)[0]: args.sessions for i in range(args.tenants)}
     database = await seeding.ensure_database(args.postgres_url, f"gw_live_{args.tenants}x{args.sessions}", tenants)
@@ -291,26 +328,24 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         log(f"{len(opened)} connections, {args.subscriptions} subscriptions, first results in {took:.1f} s")
         await asyncio.sleep(2 * interval)  # settled
         subscribers = [s for _, subs, _, _ in opened for s in subs.values()]
-        # The client's 10,000 subscribers, left out of its own collector's passes: a full collection
-        # over them paused the client for a quarter second, and the deliveries it timed with it.
-        gc.collect()
-        gc.freeze()
+        _freeze_client_heap()
 
         await asyncio.sleep(PG_STATS_LAG)  # the first reads' statements counted by now
-        cpu0, sql0, wall0 = procstat.cpu_ms(worker), await _statements(database.url), time.monotonic()
+        sql0 = await _statements(database.url)
+        at0 = Snapshot.now(worker)
         rounds0 = await _rounds(PORT)
         written = await _write_every(database.url, newest, interval, args.duration)
         await asyncio.sleep(2 * interval)  # the last changes on their way
-        cpu1, wall1 = procstat.cpu_ms(worker), time.monotonic()
+        at1 = Snapshot.now(worker)
         rounds1 = await _rounds(PORT)
         delivered, total, latencies = _delivered(subscribers, written, 2 * interval)
         changing_messages = tally.messages
 
         tally.counting_quiet = True
-        cpu2, wall2 = procstat.cpu_ms(worker), time.monotonic()
+        at2 = Snapshot.now(worker)
         rounds2 = await _rounds(PORT)
         await asyncio.sleep(args.quiet)
-        cpu3, wall3 = procstat.cpu_ms(worker), time.monotonic()
+        at3 = Snapshot.now(worker)
         rounds3 = await _rounds(PORT)
         await asyncio.sleep(PG_STATS_LAG)  # every statement of the run counted by PostgreSQL
         sql3, wall_sql3 = await _statements(database.url), time.monotonic()
@@ -335,19 +370,25 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             else "-"
         ),
         "messages while changing": changing_messages,
-        "worker CPU while changing, % of a core": round(100 * (cpu1 - cpu0) / 1000 / (wall1 - wall0), 1),
-        "rounds per interval while changing": round(changing_rounds / ((wall1 - wall0) / interval), 2),
+        "worker CPU while changing, % of a core": at1.worker_percent(at0),
+        # this client (one process: reading every message, writing every change): were it busy all
+        # along, the latencies would be its own
+        "client CPU while changing, % of a core": at1.client_percent(at0),
+        # every PostgreSQL process: the batches' backends, the writer's, the server's own
+        "PostgreSQL CPU while changing, % of a core": at1.postgres_percent(at0),
+        "rounds per interval while changing": round(changing_rounds / ((at1.wall - at0.wall) / interval), 2),
         "statements per round while changing (the gateway's count)": round(
             (rounds1[1] - rounds0[1]) / max(changing_rounds, 1), 2
         ),
         "messages while quiet": tally.quiet_messages,
-        "worker CPU while quiet, % of a core": round(100 * (cpu3 - cpu2) / 1000 / (wall3 - wall2), 1),
+        "worker CPU while quiet, % of a core": at3.worker_percent(at2),
+        "PostgreSQL CPU while quiet, % of a core": at3.postgres_percent(at2),
         "statements per round while quiet (the gateway's count)": round(
             (rounds3[1] - rounds2[1]) / max(quiet_rounds, 1), 2
         ),
         # PostgreSQL's own count (transactions: each lone statement or SET is one), writer included
         "PostgreSQL transactions per interval, whole run after the first results": round(
-            (sql3 - sql0) / ((wall_sql3 - wall0) / interval), 1
+            (sql3 - sql0) / ((wall_sql3 - at0.wall) / interval), 1
         ),
         "peak RSS MiB": rss,
         "errors": len(tally.errors),
