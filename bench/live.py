@@ -40,7 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -245,29 +245,20 @@ def _delivered(subscribers: list[Subscriber], written: dict[int, float], within:
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
-    """CPU used so far (ms) by the worker, every PostgreSQL process and this client; and when."""
+class Moment:
+    """CPU used so far by the worker, every PostgreSQL process and this client (``procstat.sample``), and when."""
 
-    worker: float
-    postgres: dict[int, float]
-    client: float
+    sample: procstat.Sample
     wall: float
 
     @classmethod
-    def now(cls, worker: int) -> Snapshot:
-        return cls(procstat.cpu_ms(worker), procstat.postgres_cpu_ms(), procstat.cpu_ms(os.getpid()), time.monotonic())
+    def now(cls, worker: int) -> Moment:
+        return cls(procstat.sample(worker), time.monotonic())
 
-    def _percent(self, used_ms: float, since: Snapshot) -> float:
-        return round(100 * used_ms / 1000 / (self.wall - since.wall), 1)
-
-    def worker_percent(self, since: Snapshot) -> float:
-        return self._percent(self.worker - since.worker, since)
-
-    def postgres_percent(self, since: Snapshot) -> float:
-        return self._percent(procstat.postgres_cpu_delta(since.postgres, self.postgres), since)
-
-    def client_percent(self, since: Snapshot) -> float:
-        return self._percent(self.client - since.client, since)
+    def percent_since(self, before: Moment) -> procstat.Usage:
+        """What each used since ``before``, in percent of a core."""
+        used, seconds = procstat.usage(before.sample, self.sample), self.wall - before.wall
+        return procstat.Usage(*(round(100 * ms / 1000 / seconds, 1) for ms in astuple(used)))
 
 
 def _freeze_client_heap() -> None:
@@ -331,21 +322,20 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         _freeze_client_heap()
 
         await asyncio.sleep(PG_STATS_LAG)  # the first reads' statements counted by now
-        sql0 = await _statements(database.url)
-        at0 = Snapshot.now(worker)
+        sql0, at0 = await _statements(database.url), Moment.now(worker)
         rounds0 = await _rounds(PORT)
         written = await _write_every(database.url, newest, interval, args.duration)
         await asyncio.sleep(2 * interval)  # the last changes on their way
-        at1 = Snapshot.now(worker)
+        at1 = Moment.now(worker)
         rounds1 = await _rounds(PORT)
         delivered, total, latencies = _delivered(subscribers, written, 2 * interval)
         changing_messages = tally.messages
 
         tally.counting_quiet = True
-        at2 = Snapshot.now(worker)
+        at2 = Moment.now(worker)
         rounds2 = await _rounds(PORT)
         await asyncio.sleep(args.quiet)
-        at3 = Snapshot.now(worker)
+        at3 = Moment.now(worker)
         rounds3 = await _rounds(PORT)
         await asyncio.sleep(PG_STATS_LAG)  # every statement of the run counted by PostgreSQL
         sql3, wall_sql3 = await _statements(database.url), time.monotonic()
@@ -356,6 +346,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 await ws.close()
     changing_rounds, quiet_rounds = rounds1[0] - rounds0[0], rounds3[0] - rounds2[0]
+    changing, quiet = at1.percent_since(at0), at3.percent_since(at2)
     return {
         "tenants": args.tenants,
         "connections": len(opened),
@@ -370,19 +361,19 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             else "-"
         ),
         "messages while changing": changing_messages,
-        "worker CPU while changing, % of a core": at1.worker_percent(at0),
+        "worker CPU while changing, % of a core": changing.server,
         # this client (one process: reading every message, writing every change): were it busy all
         # along, the latencies would be its own
-        "client CPU while changing, % of a core": at1.client_percent(at0),
+        "client CPU while changing, % of a core": changing.load_generator,
         # every PostgreSQL process: the batches' backends, the writer's, the server's own
-        "PostgreSQL CPU while changing, % of a core": at1.postgres_percent(at0),
+        "PostgreSQL CPU while changing, % of a core": changing.postgres,
         "rounds per interval while changing": round(changing_rounds / ((at1.wall - at0.wall) / interval), 2),
         "statements per round while changing (the gateway's count)": round(
             (rounds1[1] - rounds0[1]) / max(changing_rounds, 1), 2
         ),
         "messages while quiet": tally.quiet_messages,
-        "worker CPU while quiet, % of a core": at3.worker_percent(at2),
-        "PostgreSQL CPU while quiet, % of a core": at3.postgres_percent(at2),
+        "worker CPU while quiet, % of a core": quiet.server,
+        "PostgreSQL CPU while quiet, % of a core": quiet.postgres,
         "statements per round while quiet (the gateway's count)": round(
             (rounds3[1] - rounds2[1]) / max(quiet_rounds, 1), 2
         ),
