@@ -53,6 +53,7 @@ from servers import gateway_command, serving
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from sessions_gateway.db.seed import tenant_identity
 from sessions_gateway.gateway.auth import issue_token
@@ -95,8 +96,11 @@ async def _hold(
 ) -> None:
     """Read one connection's messages until it closes: each ``next``'s newest sequence, errors counted."""
     started = 0
-    async for raw in ws:
-        data = raw.encode() if isinstance(raw, str) else raw
+    while True:
+        try:
+            data = await ws.recv(decode=False)  # the frame's bytes: no decoding to text and back
+        except ConnectionClosed:
+            return
         tally.messages += 1
         if tally.counting_quiet:
             tally.quiet_messages += 1
