@@ -40,7 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -259,10 +259,11 @@ class Moment:
     def now(cls, worker: int) -> Moment:
         return cls(procstat.sample(worker), time.monotonic())
 
-    def percent_since(self, before: Moment) -> procstat.Usage:
-        """What each used since ``before``, in percent of a core."""
+    def percent_since(self, before: Moment) -> dict[str, float]:
+        """What the worker, PostgreSQL and this client used since ``before``, in percent of a core."""
         used, seconds = procstat.usage(before.sample, self.sample), self.wall - before.wall
-        return procstat.Usage(*(round(100 * ms / 1000 / seconds, 1) for ms in astuple(used)))
+        spent = {"worker": used.server, "postgres": used.postgres, "client": used.load_generator}
+        return {who: round(100 * ms / 1000 / seconds, 1) for who, ms in spent.items()}
 
 
 def _freeze_client_heap() -> None:
@@ -365,19 +366,19 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             else "-"
         ),
         "messages while changing": changing_messages,
-        "worker CPU while changing, % of a core": changing.server,
+        "worker CPU while changing, % of a core": changing["worker"],
         # this client (one process: reading every message, writing every change): were it busy all
         # along, the latencies would be its own
-        "client CPU while changing, % of a core": changing.load_generator,
+        "client CPU while changing, % of a core": changing["client"],
         # every PostgreSQL process: the batches' backends, the writer's, the server's own
-        "PostgreSQL CPU while changing, % of a core": changing.postgres,
+        "PostgreSQL CPU while changing, % of a core": changing["postgres"],
         "rounds per interval while changing": round(changing_rounds / ((at1.wall - at0.wall) / interval), 2),
         "statements per round while changing (the gateway's count)": round(
             (rounds1[1] - rounds0[1]) / max(changing_rounds, 1), 2
         ),
         "messages while quiet": tally.quiet_messages,
-        "worker CPU while quiet, % of a core": quiet.server,
-        "PostgreSQL CPU while quiet, % of a core": quiet.postgres,
+        "worker CPU while quiet, % of a core": quiet["worker"],
+        "PostgreSQL CPU while quiet, % of a core": quiet["postgres"],
         "statements per round while quiet (the gateway's count)": round(
             (rounds3[1] - rounds2[1]) / max(quiet_rounds, 1), 2
         ),

@@ -393,9 +393,9 @@ class LiveHub:
                 for cohort in cohorts:
                     self.changed(cohort, refusal)
                 return
-            chunks = self._chunks(cohorts)
-            found = await asyncio.gather(*(self._read_chunk(chunk) for chunk in chunks), return_exceptions=True)
-            for chunk, rows_of in zip(chunks, found, strict=True):
+            chunked = chunks(cohorts, across_tenants=self.across_tenants)
+            found = await asyncio.gather(*(self._read_chunk(chunk) for chunk in chunked), return_exceptions=True)
+            for chunk, rows_of in zip(chunked, found, strict=True):
                 if isinstance(rows_of, BaseException):  # its cohorts keep their last result; the next round reads again
                     logger.warning("a batch of live subscriptions' reads failed", exc_info=rows_of)
                     continue
@@ -406,9 +406,6 @@ class LiveHub:
         finally:
             for cohort in cohorts:
                 self._read_done(cohort)
-
-    def _chunks(self, cohorts: list[Cohort]) -> list[list[tuple[Cohort, Template, Mapping[str, Any]]]]:
-        return chunks(cohorts, across_tenants=self.across_tenants)
 
     async def _read_chunk(self, chunk: list[tuple[Cohort, Template, Mapping[str, Any]]]) -> list[list[Any]]:
         """The rows of each cohort of ``chunk`` (one template), in one statement."""

@@ -91,8 +91,14 @@ async def test_cohorts_of_every_tenant_read_in_one_statement_per_round_each_gett
             # given: each subscriber's first result, its own tenant's rows (never empty)
             first = await check_each_feed(gateway, feeds)
             assert all(result["sessions"]["edges"] for result in first)
-            # each cohort read once alone (its plan found), then in the rounds' batches
+            # each cohort read once alone (its plan found), then in the rounds' batches (its
+            # statement known): a cohort that read once more (asked while it read) joins a round later
             assert all(cohort.planned is not None for cohort in hub.cohorts.values())
+            for _ in range(20):
+                if all(cohort.statement is not None for cohort in hub.cohorts.values()):
+                    break
+                await asyncio.sleep(INTERVAL)
+            assert all(cohort.statement is not None for cohort in hub.cohorts.values())
 
             # then: four cohorts of two tenants, one statement a round (one a tenant, without the live policies)
             assert await statements_per_round(3) == (1 if hub.across_tenants else 2)
